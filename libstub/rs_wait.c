@@ -1,0 +1,121 @@
+/*
+ * rs_wait.c — sleeping and waking on the client side.
+ *
+ * Awake path: no system calls. We spin on the ring for a bounded budget
+ * (clock_gettime is a vDSO call, not a system call), then announce that we
+ * sleep (ring cons_waiting / prod_waiting), re-check, and block in epoll_wait
+ * on our epoll fd, which holds the sidecar's bell (an eventfd it writes only
+ * when it saw our announcement) and the socket (EOF = the sidecar died).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rs_internal.h"
+
+uint64_t rs_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void rs_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+void rs_kick_sidecar(struct rs_client *c)
+{
+	/* Pairs with the sidecar's store of `sleeping` + fence + re-check of
+	 * every ring: either it sees what we published or we see it sleeps. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (__atomic_load_n(&c->awake->sleeping, __ATOMIC_RELAXED)) {
+		uint64_t one = 1;
+		/* EAGAIN (counter saturated) still means the sidecar will wake. */
+		ssize_t n = write(c->sub_bell, &one, sizeof one);
+		(void)n;
+	}
+}
+
+void rs_mark_dead(struct rs_client *c, int final_rc, int code)
+{
+	if (c->state != RS_ST_OK)
+		return;
+	c->state = RS_ST_DRAIN;
+	c->final_rc = final_rc;
+	c->final_code = code;
+}
+
+/* The socket is readable: after the handshake the sidecar never sends, so
+ * this is EOF (or an error): it is gone. */
+static int rs_check_socket(struct rs_client *c)
+{
+	char b[64];
+	ssize_t n = recv(c->sock, b, sizeof b, MSG_DONTWAIT);
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return RS_OK;
+	rs_mark_dead(c, RS_EDISCONNECTED, RS_ERR_DISCONNECTED);
+	return RS_EDISCONNECTED;
+}
+
+static int rs_has_news(struct rs_client *c, int for_space)
+{
+	if (for_space)
+		return ring_refresh_head(&c->sub) != 0; /* free bytes or -EPROTO */
+	return ring_maybe_nonempty(&c->ev);
+}
+
+int rs_wait(struct rs_client *c, uint64_t deadline_ns, int for_space)
+{
+	uint64_t now = rs_now_ns();
+	uint64_t spin_end = now + c->spin_ns;
+	while (now < spin_end && now < deadline_ns) {
+		for (int i = 0; i < 64; i++) {
+			if (rs_has_news(c, for_space))
+				return RS_OK;
+			rs_cpu_relax();
+		}
+		now = rs_now_ns();
+	}
+	for (;;) {
+		int r = for_space ? ring_wait_space_prepare(&c->sub, c->sub.size / 2)
+				  : ring_sleep_prepare(&c->ev);
+		if (r < 0) {
+			rs_mark_dead(c, RS_EPROTO, RS_ERR_INTERNAL);
+			return RS_EPROTO;
+		}
+		if (r > 0)
+			return RS_OK;
+		now = rs_now_ns();
+		int ms;
+		if (deadline_ns == UINT64_MAX)
+			ms = -1;
+		else if (now >= deadline_ns)
+			ms = 0;
+		else
+			ms = (int)((deadline_ns - now + 999999) / 1000000);
+		struct epoll_event evs[2];
+		int n = epoll_wait(c->epfd, evs, 2, ms);
+		if (!for_space)
+			ring_sleep_cancel(&c->ev);
+		else
+			atomic_store_explicit(&c->sub.ctl->prod_waiting, 0, memory_order_relaxed);
+		if (n < 0 && errno != EINTR)
+			return RS_ESYS;
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.u32 == 2 && rs_check_socket(c))
+				return RS_EDISCONNECTED;
+		if (rs_has_news(c, for_space))
+			return RS_OK;
+		if (rs_now_ns() >= deadline_ns)
+			return RS_ETIMEDOUT;
+	}
+}

@@ -1,0 +1,460 @@
+/*
+ * config.c — load the YAML config, check every value, report the first
+ * problem as "FILE:LINE: key.path: what is wrong".
+ *
+ * This file is the schema: each mapping the file may contain is a table of
+ * known keys (struct cfg_ld_field), read by one generic walker in
+ * config_load.c that has the key path and line in hand for every error. What
+ * a table cannot say (provider kinds, names as keys, cross-references) is
+ * here. Scalar forms live in config_value.c, the YAML writer in config_dump.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "config_load.h"
+#include "ring.h"		/* RING_MIN_SIZE, RING_MAX_SIZE */
+
+static const char embedded_yaml[] =
+	"# ringside built-in configuration: what runs when no file is given.\n"
+	"# It reaches no network and needs no keys: the only provider is the\n"
+	"# in-process mock, so `make run` and the tests work on any machine.\n"
+	"listen:\n"
+	"  mode: \"0660\"           # socket path: $RINGSIDE_SOCKET or the per-user default\n"
+	"limits:\n"
+	"  max_clients: 256\n"
+	"  submit_ring: 256KiB     # client -> sidecar, per client\n"
+	"  event_ring: 1MiB        # sidecar -> client, per client\n"
+	"  max_request: 8MiB\n"
+	"  max_streams_per_client: 1024\n"
+	"  spin_us: 50             # busy-poll before sleeping: a sleeping hop costs ~30us here\n"
+	"  handshake_timeout: 5s\n"
+	"  default_deadline: 10m\n"
+	"log:\n"
+	"  level: info\n"
+	"providers:\n"
+	"  mock:\n"
+	"    kind: mock\n"
+	"    ttft: 5ms             # time to first token\n"
+	"    token_interval: 2ms   # time between tokens\n"
+	"models:\n"
+	"  mock:\n"
+	"    provider: mock\n"
+	"    model: echo\n";
+
+const char *cfg_embedded_default(void)
+{
+	return embedded_yaml;
+}
+
+int cfg_load_embedded(struct cfg *out, char *err, size_t errlen)
+{
+	return cfg_load_string("<embedded>", embedded_yaml, sizeof(embedded_yaml) - 1, out,
+			       err, errlen);
+}
+
+static const char *const kind_names[] = { [CFG_KIND_MOCK] = "mock" };
+static const char *const level_names[] = {
+	[CFG_LOG_DEBUG] = "debug", [CFG_LOG_INFO] = "info",
+	[CFG_LOG_WARN] = "warn", [CFG_LOG_ERROR] = "error",
+};
+
+const char *cfg_kind_name(enum cfg_kind k)
+{
+	if ((size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) && kind_names[k])
+		return kind_names[k];
+	return "?";
+}
+
+const char *cfg_log_level_name(enum cfg_log_level l)
+{
+	if ((size_t)l < sizeof(level_names) / sizeof(level_names[0]))
+		return level_names[l];
+	return "?";
+}
+
+/* ---- schema --------------------------------------------------------------- */
+
+/* Bounds that are policy rather than protocol. */
+#define LD_MAX_CLIENTS	65536u		/* each client holds a socket, a memfd, an eventfd */
+#define LD_MAX_STREAMS	65536u		/* per client */
+#define LD_MAX_SPIN_US	1000000u	/* spinning a full second is never intended */
+#define LD_MIN_REQUEST	1024u		/* anything smaller cannot hold a chat request */
+#define LD_MAX_REQUEST	(1ull << 30)
+
+static int ld_providers(struct cfg_ld *ld, struct fy_node *n, int line, const char *path);
+static int ld_models(struct cfg_ld *ld, struct fy_node *n, int line, const char *path);
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define FIELD(st, member, key, type, lo, hi) \
+	{ key, type, offsetof(st, member), sizeof(((st *)0)->member), lo, hi, 0, NULL, 0, NULL }
+#define SECTION(key, fields) \
+	{ key, CFG_LT_SECTION, 0, 0, 0, 0, 0, fields, N_ELEMS(fields), NULL }
+#define CALL(key, fn) { key, CFG_LT_CALL, 0, 0, 0, 0, 0, NULL, 0, fn }
+
+static const struct cfg_ld_field listen_fields[] = {
+	FIELD(struct cfg, listen.socket, "socket", CFG_LT_SOCKET, 0, 0),
+	FIELD(struct cfg, listen.mode, "mode", CFG_LT_MODE, 0, 0777),
+	{ "group", CFG_LT_GROUP, offsetof(struct cfg, listen.group), sizeof(char *), 0, 0,
+	  offsetof(struct cfg, listen.gid), NULL, 0, NULL },
+};
+
+static const struct cfg_ld_field limits_fields[] = {
+	FIELD(struct cfg, limits.max_clients, "max_clients", CFG_LT_COUNT, 1, LD_MAX_CLIENTS),
+	FIELD(struct cfg, limits.submit_ring, "submit_ring", CFG_LT_RING,
+	      RING_MIN_SIZE, RING_MAX_SIZE),
+	FIELD(struct cfg, limits.event_ring, "event_ring", CFG_LT_RING,
+	      RING_MIN_SIZE, RING_MAX_SIZE),
+	FIELD(struct cfg, limits.max_request, "max_request", CFG_LT_SIZE,
+	      LD_MIN_REQUEST, LD_MAX_REQUEST),
+	FIELD(struct cfg, limits.max_streams_per_client, "max_streams_per_client",
+	      CFG_LT_COUNT, 1, LD_MAX_STREAMS),
+	FIELD(struct cfg, limits.spin_us, "spin_us", CFG_LT_COUNT, 0, LD_MAX_SPIN_US),
+	FIELD(struct cfg, limits.handshake_timeout_ms, "handshake_timeout", CFG_LT_MS,
+	      1, UINT32_MAX),
+	FIELD(struct cfg, limits.default_deadline_ms, "default_deadline", CFG_LT_MS,
+	      1, UINT32_MAX),
+};
+
+static const struct cfg_ld_field log_fields[] = {
+	FIELD(struct cfg, log.level, "level", CFG_LT_LEVEL, 0, 0),
+};
+
+static const struct cfg_ld_field top_fields[] = {
+	SECTION("listen", listen_fields),
+	SECTION("limits", limits_fields),
+	SECTION("log", log_fields),
+	CALL("providers", ld_providers),
+	CALL("models", ld_models),
+};
+
+/* `kind` is read before this table is chosen; it is listed so that it is not
+ * an unknown key. Each later kind gets a table of its own. */
+static const struct cfg_ld_field mock_fields[] = {
+	FIELD(struct cfg_provider, kind, "kind", CFG_LT_SKIP, 0, 0),
+	FIELD(struct cfg_provider, mock_ttft_us, "ttft", CFG_LT_US, 0, UINT32_MAX),
+	FIELD(struct cfg_provider, mock_interval_us, "token_interval", CFG_LT_US,
+	      0, UINT32_MAX),
+};
+
+static const struct cfg_ld_field model_fields[] = {
+	FIELD(struct cfg_model, provider, "provider", CFG_LT_NAME, 0, 0),
+	FIELD(struct cfg_model, model, "model", CFG_LT_NAME, 0, 0),
+};
+
+static void cfg_defaults(struct cfg *c)
+{
+	c->listen.mode = 0660;
+	c->limits.max_clients = 256;
+	c->limits.submit_ring = 256u << 10;
+	c->limits.event_ring = 1u << 20;
+	c->limits.max_request = 8u << 20;
+	c->limits.max_streams_per_client = 1024;
+	c->limits.spin_us = 50;
+	c->limits.handshake_timeout_ms = 5000;
+	c->limits.default_deadline_ms = 600000;
+	c->log.level = CFG_LOG_INFO;
+}
+
+/* ---- providers and models ------------------------------------------------- */
+
+static size_t provider_index(const struct cfg *c, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_providers; i++)
+		if (strncmp(c->providers[i].name, name, len) == 0 &&
+		    c->providers[i].name[len] == '\0')
+			return i;
+	return SIZE_MAX;
+}
+
+/* The kind decides which keys are valid and it may come last, so it is read
+ * first. Returns the field table for the kind. */
+static int ld_kind(struct cfg_ld *ld, struct cfg_provider *p, struct fy_node *map,
+		   const char *path, const struct cfg_ld_field **fields, size_t *n_fields)
+{
+	struct fy_node *val = cfg_ld_lookup(map, "kind");
+	char sub[CFG_LD_PATH], shown[CFG_LD_SHOW];
+	const char *s;
+	size_t len;
+	int line, ret;
+
+	if (!val)
+		return cfg_ld_fail(ld, p->line, path, "missing key 'kind' (known: mock)");
+	line = cfg_ld_line(val, p->line);
+	cfg_ld_subpath(sub, sizeof(sub), path, "kind", 4);
+	if ((ret = cfg_ld_scalar(ld, &val, line, sub, &s, &len)))
+		return ret;
+	if (len == 4 && memcmp(s, "mock", 4) == 0) {
+		p->kind = CFG_KIND_MOCK;
+		p->mock_ttft_us = 5000;
+		p->mock_interval_us = 2000;
+		*fields = mock_fields;
+		*n_fields = N_ELEMS(mock_fields);
+		return 0;
+	}
+	cfg_ld_show(shown, sizeof(shown), s, len);
+	return cfg_ld_fail(ld, line, sub, "unknown kind '%s' (known: mock)", shown);
+}
+
+static int ld_provider(struct cfg_ld *ld, void *ctx, const char *key, size_t klen,
+		       int kline, struct fy_node *val, const char *path)
+{
+	struct cfg *c = ld->c;
+	struct cfg_provider *p = &c->providers[c->n_providers];
+	const struct cfg_ld_field *fields;
+	char sub[CFG_LD_PATH], shown[CFG_LD_SHOW];
+	size_t n_fields;
+	int ret;
+
+	(void)ctx;
+	if ((ret = cfg_ld_check_name(ld, key, klen, kline, path, "provider name")))
+		return ret;
+	cfg_ld_show(shown, sizeof(shown), key, klen);
+	/* libfyaml catches a repeated key, but not one spelled through an alias. */
+	if (provider_index(c, key, klen) != SIZE_MAX)
+		return cfg_ld_fail(ld, kline, path, "duplicate provider '%s'", shown);
+	if (!(p->name = strndup(key, klen)))
+		return cfg_ld_nomem(ld);
+	c->n_providers++;
+	p->line = kline;
+	cfg_ld_subpath(sub, sizeof(sub), path, key, klen);
+	if ((ret = cfg_ld_mapping(ld, &val, kline, sub, 0)))
+		return ret;
+	if ((ret = ld_kind(ld, p, val, sub, &fields, &n_fields)))
+		return ret;
+	return cfg_ld_section(ld, val, kline, sub, fields, n_fields, p);
+}
+
+static int ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, int kline,
+		    struct fy_node *val, const char *path)
+{
+	struct cfg *c = ld->c;
+	struct cfg_model *m = &c->models[c->n_models];
+	char sub[CFG_LD_PATH], shown[CFG_LD_SHOW];
+	int ret;
+
+	(void)ctx;
+	if ((ret = cfg_ld_check_name(ld, key, klen, kline, path, "alias")))
+		return ret;
+	cfg_ld_show(shown, sizeof(shown), key, klen);
+	if (cfg_find_model(c, key, klen))
+		return cfg_ld_fail(ld, kline, path, "duplicate alias '%s'", shown);
+	if (!(m->alias = strndup(key, klen)))
+		return cfg_ld_nomem(ld);
+	c->n_models++;
+	m->line = kline;
+	cfg_ld_subpath(sub, sizeof(sub), path, key, klen);
+	if ((ret = cfg_ld_mapping(ld, &val, kline, sub, 0)))
+		return ret;
+	if ((ret = cfg_ld_section(ld, val, kline, sub, model_fields, N_ELEMS(model_fields), m)))
+		return ret;
+	if (!m->provider)
+		return cfg_ld_fail(ld, kline, sub, "missing key 'provider'");
+	if (!m->model && !(m->model = strdup(m->alias)))
+		return cfg_ld_nomem(ld);
+	return 0;
+}
+
+static void free_providers(struct cfg *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_providers; i++)
+		free(c->providers[i].name);
+	free(c->providers);
+	c->providers = NULL;
+	c->n_providers = 0;
+}
+
+static void free_models(struct cfg *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_models; i++) {
+		free(c->models[i].alias);
+		free(c->models[i].provider);
+		free(c->models[i].model);
+	}
+	free(c->models);
+	c->models = NULL;
+	c->n_models = 0;
+}
+
+/* providers: and models: are both a mapping of names to settings, stored in
+ * an array sized from the item count so entries never move. An empty section
+ * is fine here; "at least one model" is checked once the whole file is read. */
+static int ld_named_list(struct cfg_ld *ld, struct fy_node *n, int line, const char *path,
+			 void **arr, size_t elem, cfg_ld_pair_fn fn)
+{
+	int count, ret = cfg_ld_mapping(ld, &n, line, path, 1);
+
+	if (ret || !n)
+		return ret;
+	count = fy_node_mapping_item_count(n);
+	if (count <= 0)
+		return 0;
+	if (!(*arr = calloc((size_t)count, elem)))
+		return cfg_ld_nomem(ld);
+	return cfg_ld_each_pair(ld, n, line, path, fn, NULL);
+}
+
+/* A section key repeated through an alias replaces the earlier section. */
+static int ld_providers(struct cfg_ld *ld, struct fy_node *n, int line, const char *path)
+{
+	free_providers(ld->c);
+	return ld_named_list(ld, n, line, path, (void **)&ld->c->providers,
+			     sizeof(struct cfg_provider), ld_provider);
+}
+
+static int ld_models(struct cfg_ld *ld, struct fy_node *n, int line, const char *path)
+{
+	ld->models_line = line;
+	free_models(ld->c);
+	return ld_named_list(ld, n, line, path, (void **)&ld->c->models,
+			     sizeof(struct cfg_model), ld_model);
+}
+
+/* Rules that span sections, checked once everything is read. */
+static int ld_finish(struct cfg_ld *ld)
+{
+	struct cfg *c = ld->c;
+	char path[CFG_LD_PATH], shown[CFG_LD_SHOW];
+	size_t i, j;
+
+	if (c->n_models == 0)
+		return cfg_ld_fail(ld, ld->models_line, "models",
+				   "at least one model alias is required");
+	for (i = 0; i < c->n_models; i++) {
+		struct cfg_model *m = &c->models[i];
+
+		j = provider_index(c, m->provider, strlen(m->provider));
+		if (j == SIZE_MAX) {
+			cfg_ld_subpath(path, sizeof(path), "models", m->alias, strlen(m->alias));
+			strncat(path, ".provider", sizeof(path) - strlen(path) - 1);
+			cfg_ld_show(shown, sizeof(shown), m->provider, strlen(m->provider));
+			return cfg_ld_fail(ld, m->line, path, "no provider named '%s'", shown);
+		}
+		m->provider_idx = j;
+	}
+	return 0;
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+int cfg_load_string(const char *name, const char *yaml, size_t len, struct cfg *out,
+		    char *err, size_t errlen)
+{
+	struct cfg c = { 0 };
+	struct cfg_ld ld = { .name = name ? name : "<string>", .err = err, .errlen = errlen,
+			     .c = &c, .models_line = 1 };
+	struct fy_node *root = NULL;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	/* Also keeps len away from (size_t)-1, which libfyaml reads as "NUL
+	 * terminated". */
+	if (len > CFG_FILE_MAX)
+		return cfg_ld_io_fail(&ld, -EFBIG);
+	cfg_defaults(&c);
+	if (!(c.source = strdup(ld.name))) {
+		ret = cfg_ld_nomem(&ld);
+		goto out;
+	}
+	if ((ret = cfg_ld_parse(&ld, yaml ? yaml : "", yaml ? len : 0, &root)))
+		goto out;
+	if (!fy_node_is_mapping(root)) {
+		ret = cfg_ld_fail(&ld, cfg_ld_line(root, 1), "", "the top level must be a "
+				  "mapping of sections (listen, limits, log, providers, models)");
+		goto out;
+	}
+	if ((ret = cfg_ld_section(&ld, root, 1, "", top_fields, N_ELEMS(top_fields), &c)))
+		goto out;
+	if ((ret = ld_finish(&ld)))
+		goto out;
+	*out = c;
+	memset(&c, 0, sizeof(c));
+out:
+	cfg_ld_done(&ld);
+	cfg_free(&c);
+	return ret;
+}
+
+/* Read the whole file, then parse it as a string: I/O errors stay plain
+ * errno values with the path, and the size bound holds for pipes too. */
+int cfg_load_file(const char *path, struct cfg *out, char *err, size_t errlen)
+{
+	struct cfg_ld ld = { .name = path, .err = err, .errlen = errlen };
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *grow;
+	ssize_t n;
+	int fd, ret;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return cfg_ld_io_fail(&ld, -errno);
+	for (;;) {
+		if (len == cap) {
+			/* One byte past the limit is how "too big" is seen. */
+			if (cap > CFG_FILE_MAX) {
+				ret = cfg_ld_io_fail(&ld, -EFBIG);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 64u << 10;
+			if (cap > (size_t)CFG_FILE_MAX + 1)
+				cap = (size_t)CFG_FILE_MAX + 1;
+			if (!(grow = realloc(buf, cap))) {
+				ret = cfg_ld_nomem(&ld);
+				goto out;
+			}
+			buf = grow;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = cfg_ld_io_fail(&ld, -errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	ret = cfg_load_string(path, buf, len, out, err, errlen);
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+void cfg_free(struct cfg *c)
+{
+	free_providers(c);
+	free_models(c);
+	free(c->source);
+	free(c->listen.socket);
+	free(c->listen.group);
+	memset(c, 0, sizeof(*c));
+}
+
+/* A linear scan: configs have a handful of aliases and the compare is a
+ * length check first, so this beats hashing until there are hundreds. */
+const struct cfg_model *cfg_find_model(const struct cfg *c, const char *alias,
+				       size_t alias_len)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_models; i++) {
+		const char *a = c->models[i].alias;
+
+		if (strncmp(a, alias, alias_len) == 0 && a[alias_len] == '\0')
+			return &c->models[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,124 @@
+/*
+ * config_load.h — the YAML walk behind cfg_load_*: libfyaml parsing with its
+ * diagnostics captured, node lines (config_load.c), and a table-driven reader
+ * for mappings of known keys (config_field.c). Used by config.c only; not
+ * part of the module's face.
+ *
+ * Every cfg_ld_* function that can fail writes the one error line through
+ * cfg_ld_fail and returns a negative errno, so callers just propagate.
+ */
+#ifndef RINGSIDE_SIDECAR_CONFIG_LOAD_H
+#define RINGSIDE_SIDECAR_CONFIG_LOAD_H
+
+#include <libfyaml.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* Sizes of the buffers user text is shown in: at most CFG_LD_SHOW_MAX source
+ * bytes, each escaped to at most 4 characters, then "...". A key path is a
+ * few such names plus fixed key names. */
+#define CFG_LD_SHOW_MAX	40
+#define CFG_LD_SHOW	(CFG_LD_SHOW_MAX * 4 + 8)
+#define CFG_LD_PATH	(CFG_LD_SHOW + 64)
+
+struct cfg_ld {
+	const char *name;		/* FILE in messages */
+	char *err;
+	size_t errlen;
+	struct cfg *c;			/* being filled */
+	int models_line;		/* where "at least one model" is reported */
+	struct fy_diag *diag;
+	struct fy_parser *fyp;
+	struct fy_document *doc;
+	char diag_msg[160];		/* first uncollected libfyaml message */
+};
+
+/* How a known key's value is read and where it goes. */
+enum cfg_ld_type {
+	CFG_LT_COUNT,		/* plain integer */
+	CFG_LT_SIZE,		/* bytes with optional unit */
+	CFG_LT_RING,		/* size that must be a power of two */
+	CFG_LT_MS,		/* duration stored in milliseconds */
+	CFG_LT_US,		/* duration stored in microseconds */
+	CFG_LT_MODE,		/* octal permission bits */
+	CFG_LT_LEVEL,		/* log level name */
+	CFG_LT_SOCKET,		/* absolute socket path; empty or null = default */
+	CFG_LT_GROUP,		/* group name or gid, resolved now; null = unchanged */
+	CFG_LT_NAME,		/* provider or model name */
+	CFG_LT_SKIP,		/* read elsewhere (a provider's kind) */
+	CFG_LT_SECTION,		/* nested mapping with its own field table */
+	CFG_LT_CALL,		/* anything else: a function */
+};
+
+struct cfg_ld;
+typedef int (*cfg_ld_call_fn)(struct cfg_ld *ld, struct fy_node *val, int line,
+			      const char *path);
+typedef int (*cfg_ld_pair_fn)(struct cfg_ld *ld, void *ctx, const char *key,
+			      size_t klen, int kline, struct fy_node *val,
+			      const char *path);
+
+struct cfg_ld_field {
+	const char *key;
+	enum cfg_ld_type type;
+	size_t off, size;	/* target in the struct the table is read into */
+	uint64_t min, max;	/* numbers, in the stored unit */
+	size_t aux;		/* CFG_LT_GROUP: offset of the gid_t */
+	const struct cfg_ld_field *fields;	/* CFG_LT_SECTION */
+	size_t n_fields;
+	cfg_ld_call_fn call;	/* CFG_LT_CALL */
+};
+
+/* Parse the text; on success *root is the document's non-empty root. The
+ * document stays alive (strings point into it) until cfg_ld_done. */
+int cfg_ld_parse(struct cfg_ld *ld, const char *yaml, size_t len, struct fy_node **root);
+void cfg_ld_done(struct cfg_ld *ld);
+
+/* Write "FILE:LINE: PATH: message" (no "PATH: " when path is empty) and
+ * return -EINVAL. */
+int cfg_ld_fail(struct cfg_ld *ld, int line, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* "FILE: strerror(-err)"; returns err. */
+int cfg_ld_io_fail(struct cfg_ld *ld, int err);
+int cfg_ld_nomem(struct cfg_ld *ld);
+
+/* User text for a message: printable ASCII kept, the rest escaped, cut to
+ * CFG_LD_SHOW_MAX bytes. Config text is never printed raw: it may hold
+ * control bytes, and a key may be a megabyte long. */
+void cfg_ld_show(char *buf, size_t size, const char *s, size_t len);
+/* parent + "." + key, the key shown as above. */
+void cfg_ld_subpath(char *buf, size_t size, const char *parent, const char *key,
+		    size_t klen);
+
+/* 1-based line of a node: its own token, else the first scalar inside it,
+ * else fallback (an empty value has no token at all). */
+int cfg_ld_line(struct fy_node *n, int fallback);
+
+/* A YAML null: no value at all, or plain ~ / null. */
+int cfg_ld_is_null(struct fy_node *n);
+/* Follow an alias in *n to its anchored node; fails if it resolves to
+ * nothing (no such anchor, or a loop). Other nodes pass through. */
+int cfg_ld_deref(struct cfg_ld *ld, struct fy_node **n, int line, const char *path);
+/* Follow aliases in *n, then require a mapping. A missing or null value is
+ * an error unless allow_null, in which case *n becomes NULL. */
+int cfg_ld_mapping(struct cfg_ld *ld, struct fy_node **n, int line, const char *path,
+		   int allow_null);
+/* Follow aliases, then require a non-null scalar and return its text. */
+int cfg_ld_scalar(struct cfg_ld *ld, struct fy_node **n, int line, const char *path,
+		  const char **s, size_t *len);
+/* The value under key in a mapping (aliases in keys followed), or NULL. */
+struct fy_node *cfg_ld_lookup(struct fy_node *map, const char *key);
+/* Call fn for every pair of the mapping with the key's text and line; keys
+ * must be scalars. Stops at the first error. */
+int cfg_ld_each_pair(struct cfg_ld *ld, struct fy_node *map, int line, const char *path,
+		     cfg_ld_pair_fn fn, void *ctx);
+/* Read a mapping (null = empty) whose keys are all in fields, into base. */
+int cfg_ld_section(struct cfg_ld *ld, struct fy_node *n, int line, const char *path,
+		   const struct cfg_ld_field *fields, size_t n_fields, void *base);
+/* A provider name, model alias or model: non-empty, at most CFG_NAME_MAX
+ * bytes, no control characters (names end up in log lines). */
+int cfg_ld_check_name(struct cfg_ld *ld, const char *s, size_t len, int line,
+		      const char *path, const char *what);
+
+#endif

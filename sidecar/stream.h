@@ -1,0 +1,85 @@
+/*
+ * stream.h — one request's life inside the sidecar, and the only way events
+ * reach a client's event ring.
+ *
+ * A stream is created for every REQUEST frame, even a bad one, so that every
+ * stream ends with exactly one DONE or ERROR. Non-terminal events are
+ * written straight into the ring (no copy, no allocation, no system call);
+ * when the ring is full the call returns -EAGAIN, the stream joins its
+ * client's blocked list and its adapter's resume() runs when the client has
+ * drained. Terminal events never fail: when the ring is full the stream keeps
+ * the event and delivers it later, then frees itself.
+ */
+#ifndef RINGSIDE_STREAM_H
+#define RINGSIDE_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+struct client;
+struct provider_ops;
+struct cfg_provider;
+struct cfg_model;
+struct chatreq;
+
+/* Longest terminal text we keep (finish reason or error message). */
+#define STREAM_END_TEXT 240
+
+struct stream {
+	uint64_t id;
+	struct client *client;
+	const struct provider_ops *ops;
+	const struct cfg_provider *prov;
+	const struct cfg_model *model;
+	void *pstate;                   /* the adapter's */
+	struct loop_timer deadline;
+	struct stream *blk_next;        /* client's blocked list */
+	uint64_t t_created;
+	uint8_t live;                   /* adapter started and not yet stopped */
+	uint8_t ending;                 /* terminal event pending or written */
+	uint8_t on_blocked;
+	/* pending terminal event */
+	uint16_t end_type;              /* PROTO_DONE or PROTO_ERROR */
+	uint16_t err_code;
+	uint16_t http_status;
+	uint8_t retryable;
+	uint16_t end_len;
+	char end_text[STREAM_END_TEXT];
+};
+
+/* Allocate a stream for client c (not yet in the client's map). */
+struct stream *stream_new(struct client *c, uint64_t id, uint32_t deadline_ms);
+
+/* Start serving with ops; ends the stream with an error if start fails. */
+void stream_start(struct stream *s, const struct provider_ops *ops,
+		  const struct cfg_provider *prov, const struct cfg_model *model,
+		  const struct chatreq *req);
+
+struct loop *stream_loop(const struct stream *s);
+
+/* Non-terminal events: 0 written, -EAGAIN ring full (resume() follows),
+ * -EPIPE the client is going away (stop producing; stop() follows). */
+int stream_emit_start(struct stream *s, const char *provider, const char *model,
+		      uint32_t attempt, int cache_hit);
+int stream_emit_usage(struct stream *s, uint32_t prompt, uint32_t completion,
+		      uint64_t cost_nano_usd);
+/* DELTA or REASONING text; long text is split over frames. Returns bytes
+ * written (> 0, possibly fewer than len), -EAGAIN, or -EPIPE. */
+long stream_emit_text(struct stream *s, uint16_t type, const char *text, size_t len);
+
+/* Terminal events: exactly one per stream, later calls are ignored. Stops
+ * the adapter first. After this the caller must not touch s. */
+void stream_end_done(struct stream *s, const char *reason);
+void stream_end_error(struct stream *s, int code, int http_status, int retryable,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The client's ring may have room: deliver a pending terminal, or resume the
+ * adapter. Called by the client for each stream on its blocked list. */
+void stream_flush(struct stream *s);
+
+/* The client is gone: stop, free, no events. */
+void stream_drop(struct stream *s);
+
+#endif
