@@ -42,10 +42,11 @@ RINGSIDE    := $(BUILD)/ringside
 CHAT        := $(BUILD)/ringside-chat
 LIBA        := $(BUILD)/libringside.a
 LIBSO       := $(BUILD)/libringside.so
+PINGPONG    := $(BUILD)/pingpong
 UNIT        := $(BUILD)/test-unit
 E2E         := $(BUILD)/test-e2e
 
-.PHONY: all deps run test unit e2e clean install check-deps
+.PHONY: all deps run test unit e2e bench clean install check-deps
 all: check-deps $(RINGSIDE) $(CHAT) $(LIBA) $(LIBSO)
 
 # ---- dependencies -----------------------------------------------------------
@@ -102,6 +103,9 @@ $(UNIT): $(call obj,$(UNIT_SRC) $(SIDECAR_SRC) $(SHM_SRC) $(STUB_SRC))
 $(E2E): $(call obj,$(E2E_SRC) $(SHM_SRC)) $(LIBA)
 	$(CC) $(LDFLAGS_SAN) -pthread -o $@ $^ $(LIBS_TEST)
 
+$(PINGPONG): $(call obj,bench/pingpong.c $(SHM_SRC)) $(LIBA)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^
+
 # ---- entry points ------------------------------------------------------------
 run: all
 	./$(RINGSIDE)
@@ -115,6 +119,9 @@ e2e: all $(E2E)
 
 test: deps
 	@$(MAKE) --no-print-directory unit e2e
+
+bench: all $(PINGPONG)
+	bench/run.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/lib $(DESTDIR)/usr/local/include

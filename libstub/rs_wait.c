@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "rs_internal.h"
+#include "shm/frag.h"
 
 uint64_t rs_now_ns(void)
 {
@@ -66,10 +67,14 @@ static int rs_check_socket(struct rs_client *c)
 	return RS_EDISCONNECTED;
 }
 
+/* News: an event to read, or enough room for any next fragment (or a
+ * corrupt head, which the caller's next ring call reports). */
 static int rs_has_news(struct rs_client *c, int for_space)
 {
-	if (for_space)
-		return ring_refresh_head(&c->sub) != 0; /* free bytes or -EPROTO */
+	if (for_space) {
+		int64_t fr = ring_refresh_head(&c->sub);
+		return fr < 0 || (uint64_t)fr >= FRAG_WAIT_SPACE(&c->sub);
+	}
 	return ring_maybe_nonempty(&c->ev);
 }
 
@@ -86,7 +91,7 @@ int rs_wait(struct rs_client *c, uint64_t deadline_ns, int for_space)
 		now = rs_now_ns();
 	}
 	for (;;) {
-		int r = for_space ? ring_wait_space_prepare(&c->sub, c->sub.size / 2)
+		int r = for_space ? ring_wait_space_prepare(&c->sub, FRAG_WAIT_SPACE(&c->sub))
 				  : ring_sleep_prepare(&c->ev);
 		if (r < 0) {
 			rs_mark_dead(c, RS_EPROTO, RS_ERR_INTERNAL);
@@ -107,7 +112,7 @@ int rs_wait(struct rs_client *c, uint64_t deadline_ns, int for_space)
 		if (!for_space)
 			ring_sleep_cancel(&c->ev);
 		else
-			atomic_store_explicit(&c->sub.ctl->prod_waiting, 0, memory_order_relaxed);
+			ring_wait_space_cancel(&c->sub);
 		if (n < 0 && errno != EINTR)
 			return RS_ESYS;
 		for (int i = 0; i < n; i++)

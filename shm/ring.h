@@ -58,7 +58,9 @@ struct ring_frame {
 	uint64_t stream;
 };
 
-/* Control block in shared memory. Each side writes only its own cache line. */
+/* Control block in shared memory. Each side writes its own index on its own
+ * cache line; the waiting words are set by their owner and cleared by the
+ * side that answers them (one kick per sleep). */
 struct ring_ctl {
 	_Alignas(RING_CACHELINE) _Atomic uint64_t tail; /* written by producer */
 	_Atomic uint32_t prod_waiting;                  /* producer wants space */
@@ -212,6 +214,12 @@ static inline int ring_wait_space_prepare(struct ring *r, uint32_t need)
 		return 1;
 	}
 	return 0;
+}
+
+/* Producer woke up (for any reason): stop asking for kicks. */
+static inline void ring_wait_space_cancel(struct ring *r)
+{
+	atomic_store_explicit(&r->ctl->prod_waiting, 0, memory_order_relaxed);
 }
 
 /* ---- consumer ------------------------------------------------------------ */

@@ -20,6 +20,8 @@
 #include "config_load.h"
 #include "ring.h"		/* RING_MIN_SIZE, RING_MAX_SIZE */
 
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
 static const char embedded_yaml[] =
 	"# ringside built-in configuration: what runs when no file is given.\n"
 	"# It reaches no network and needs no keys: the only provider is the\n"
@@ -66,14 +68,14 @@ static const char *const level_names[] = {
 
 const char *cfg_kind_name(enum cfg_kind k)
 {
-	if ((size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) && kind_names[k])
+	if ((size_t)k < N_ELEMS(kind_names) && kind_names[k])
 		return kind_names[k];
 	return "?";
 }
 
 const char *cfg_log_level_name(enum cfg_log_level l)
 {
-	if ((size_t)l < sizeof(level_names) / sizeof(level_names[0]))
+	if ((size_t)l < N_ELEMS(level_names))
 		return level_names[l];
 	return "?";
 }
@@ -82,7 +84,7 @@ const char *cfg_log_level_name(enum cfg_log_level l)
 
 /* Bounds that are policy rather than protocol. */
 #define LD_MAX_CLIENTS	65536u		/* each client holds a socket, a memfd, an eventfd */
-#define LD_MAX_STREAMS	65536u		/* per client */
+#define LD_MAX_STREAMS	65536u		/* per client: each open stream holds a transfer */
 #define LD_MAX_SPIN_US	1000000u	/* spinning a full second is never intended */
 #define LD_MIN_REQUEST	1024u		/* anything smaller cannot hold a chat request */
 #define LD_MAX_REQUEST	(1ull << 30)
@@ -90,7 +92,6 @@ const char *cfg_log_level_name(enum cfg_log_level l)
 static int ld_providers(struct cfg_ld *ld, struct fy_node *n, int line, const char *path);
 static int ld_models(struct cfg_ld *ld, struct fy_node *n, int line, const char *path);
 
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define FIELD(st, member, key, type, lo, hi) \
 	{ key, type, offsetof(st, member), sizeof(((st *)0)->member), lo, hi, 0, NULL, 0, NULL }
 #define SECTION(key, fields) \
@@ -168,8 +169,7 @@ static size_t provider_index(const struct cfg *c, const char *name, size_t len)
 	size_t i;
 
 	for (i = 0; i < c->n_providers; i++)
-		if (strncmp(c->providers[i].name, name, len) == 0 &&
-		    c->providers[i].name[len] == '\0')
+		if (strlen(c->providers[i].name) == len && !memcmp(c->providers[i].name, name, len))
 			return i;
 	return SIZE_MAX;
 }
@@ -179,15 +179,14 @@ static size_t provider_index(const struct cfg *c, const char *name, size_t len)
 static int ld_kind(struct cfg_ld *ld, struct cfg_provider *p, struct fy_node *map,
 		   const char *path, const struct cfg_ld_field **fields, size_t *n_fields)
 {
-	struct fy_node *val = cfg_ld_lookup(map, "kind");
+	struct fy_node *val;
 	char sub[CFG_LD_PATH], shown[CFG_LD_SHOW];
 	const char *s;
 	size_t len;
-	int line, ret;
+	int line = p->line, ret;
 
-	if (!val)
+	if (!cfg_ld_lookup(map, "kind", &val, &line))
 		return cfg_ld_fail(ld, p->line, path, "missing key 'kind' (known: mock)");
-	line = cfg_ld_line(val, p->line);
 	cfg_ld_subpath(sub, sizeof(sub), path, "kind", 4);
 	if ((ret = cfg_ld_scalar(ld, &val, line, sub, &s, &len)))
 		return ret;
@@ -248,6 +247,7 @@ static int ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, 
 		return cfg_ld_fail(ld, kline, path, "duplicate alias '%s'", shown);
 	if (!(m->alias = strndup(key, klen)))
 		return cfg_ld_nomem(ld);
+	m->alias_len = klen;
 	c->n_models++;
 	m->line = kline;
 	cfg_ld_subpath(sub, sizeof(sub), path, key, klen);
@@ -444,17 +444,17 @@ void cfg_free(struct cfg *c)
 }
 
 /* A linear scan: configs have a handful of aliases and the compare is a
- * length check first, so this beats hashing until there are hundreds. */
+ * length check first, so this beats hashing until there are hundreds. The
+ * alias comes from a client and may hold any bytes, NULs included: only
+ * alias_len bytes of it are read. */
 const struct cfg_model *cfg_find_model(const struct cfg *c, const char *alias,
 				       size_t alias_len)
 {
 	size_t i;
 
-	for (i = 0; i < c->n_models; i++) {
-		const char *a = c->models[i].alias;
-
-		if (strncmp(a, alias, alias_len) == 0 && a[alias_len] == '\0')
+	for (i = 0; i < c->n_models; i++)
+		if (c->models[i].alias_len == alias_len &&
+		    memcmp(c->models[i].alias, alias, alias_len) == 0)
 			return &c->models[i];
-	}
 	return NULL;
 }

@@ -48,6 +48,7 @@ struct cfg_provider {
 /* One model alias clients ask for, `models.ALIAS` in the file. */
 struct cfg_model {
 	char *alias;
+	size_t alias_len;		/* strlen(alias): lookups compare it first */
 	char *provider;			/* `provider`: a key of providers */
 	size_t provider_idx;		/* index of that provider in cfg.providers */
 	char *model;			/* `model`: upstream model name, default ALIAS */
@@ -57,10 +58,10 @@ struct cfg_model {
 struct cfg {
 	char *source;			/* file path, or "<embedded>" */
 	struct {
-		char *socket;		/* NULL = default path (sockpath_resolve) */
-		unsigned mode;		/* permission bits only, default 0660 */
-		char *group;		/* NULL = leave the socket's group alone */
-		gid_t gid;		/* group resolved at load time, when group != NULL */
+		char *socket;		/* absolute; NULL = default path (sockpath_resolve) */
+		unsigned mode;		/* permission bits only, always read as octal; 0660 */
+		char *group;		/* name or numeric gid; NULL = leave the group alone */
+		gid_t gid;		/* group, resolved (and so known to exist) at load */
 	} listen;
 	struct {
 		uint32_t max_clients;		/* default 256 */

@@ -40,6 +40,12 @@ int cfg_ld_check_name(struct cfg_ld *ld, const char *s, size_t len, int line,
 
 /* ---- values --------------------------------------------------------------- */
 
+/* Where a field lives in the struct its table is read into. */
+static void *ld_at(void *base, size_t off)
+{
+	return (char *)base + off;
+}
+
 static void ld_format(enum cfg_ld_type type, uint64_t v, char *buf, size_t size)
 {
 	if (type == CFG_LT_SIZE || type == CFG_LT_RING)
@@ -136,7 +142,7 @@ out:
 static int ld_string(struct cfg_ld *ld, const struct cfg_ld_field *f, const char *s,
 		     size_t len, int line, const char *path, void *base)
 {
-	char **dst = (char **)(void *)((char *)base + f->off), *copy;
+	char **dst = ld_at(base, f->off), *copy;
 	char shown[CFG_LD_SHOW];
 	gid_t gid = 0;
 	int ret = 0;
@@ -164,7 +170,7 @@ static int ld_string(struct cfg_ld *ld, const struct cfg_ld_field *f, const char
 		return ret;
 	}
 	if (f->type == CFG_LT_GROUP)
-		*(gid_t *)(void *)((char *)base + f->aux) = gid;
+		*(gid_t *)ld_at(base, f->aux) = gid;
 	free(*dst);
 	*dst = copy;
 	return 0;
@@ -191,7 +197,7 @@ static int ld_value(struct cfg_ld *ld, const struct cfg_ld_field *f, struct fy_n
 		if ((ret = cfg_ld_deref(ld, &val, line, path)))
 			return ret;
 		if (cfg_ld_is_null(val)) {
-			char **dst = (char **)(void *)((char *)base + f->off);
+			char **dst = ld_at(base, f->off);
 
 			free(*dst);
 			*dst = NULL;
@@ -206,7 +212,7 @@ static int ld_value(struct cfg_ld *ld, const struct cfg_ld_field *f, struct fy_n
 	switch (f->type) {
 	case CFG_LT_MODE:
 		if (cfg_parse_mode(s, len, &mode, &why) == 0) {
-			*(unsigned *)(void *)((char *)base + f->off) = mode;
+			*(unsigned *)ld_at(base, f->off) = mode;
 			return 0;
 		}
 		cfg_ld_show(shown, sizeof(shown), s, len);
@@ -216,8 +222,7 @@ static int ld_value(struct cfg_ld *ld, const struct cfg_ld_field *f, struct fy_n
 			const char *name = cfg_log_level_name((enum cfg_log_level)i);
 
 			if (strlen(name) == len && memcmp(name, s, len) == 0) {
-				*(enum cfg_log_level *)(void *)((char *)base + f->off) =
-					(enum cfg_log_level)i;
+				*(enum cfg_log_level *)ld_at(base, f->off) = (enum cfg_log_level)i;
 				return 0;
 			}
 		}
@@ -229,7 +234,7 @@ static int ld_value(struct cfg_ld *ld, const struct cfg_ld_field *f, struct fy_n
 	case CFG_LT_NAME:
 		return ld_string(ld, f, s, len, line, path, base);
 	default:
-		return ld_number(ld, f, s, len, line, path, (char *)base + f->off);
+		return ld_number(ld, f, s, len, line, path, ld_at(base, f->off));
 	}
 }
 
@@ -276,10 +281,11 @@ static int ld_section_pair(struct cfg_ld *ld, void *ctx, const char *key, size_t
 	if (!f)
 		return ld_unknown_key(ld, sc, key, klen, kline, path);
 	cfg_ld_subpath(sub, sizeof(sub), path, f->key, klen);
-	/* A nested mapping is reported at its key; a value on its own line. */
-	if (f->type == CFG_LT_SECTION || f->type == CFG_LT_CALL)
-		return ld_value(ld, f, val, kline, sub, sc->base);
-	return ld_value(ld, f, val, cfg_ld_line(val, kline), sub, sc->base);
+	/* A scalar (or an alias) is reported where it is written, which may be
+	 * the line after its key; anything else at its key. */
+	if (val && fy_node_is_scalar(val))
+		return ld_value(ld, f, val, cfg_ld_line(val, kline), sub, sc->base);
+	return ld_value(ld, f, val, kline, sub, sc->base);
 }
 
 int cfg_ld_section(struct cfg_ld *ld, struct fy_node *n, int line, const char *path,

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,11 +86,22 @@ void cfg_ld_subpath(char *buf, size_t size, const char *parent, const char *key,
 static void ld_diag_out(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
 	struct cfg_ld *ld = user;
-	size_t n = len < sizeof(ld->diag_msg) - 1 ? len : sizeof(ld->diag_msg) - 1;
+	const char *tag = len > 0 && buf[0] == '[' ? memchr(buf, ']', len) : NULL;
+	size_t n;
 
 	(void)diag;
 	if (ld->diag_msg[0])
 		return;
+	/* Drop the "[ERR]: " level tag: the message is reported as an error. */
+	if (tag && (size_t)(tag - buf) + 2 < len && tag[1] == ':') {
+		len -= (size_t)(tag - buf) + 2;
+		buf = tag + 2;
+		while (len > 0 && *buf == ' ') {
+			buf++;
+			len--;
+		}
+	}
+	n = len < sizeof(ld->diag_msg) - 1 ? len : sizeof(ld->diag_msg) - 1;
 	memcpy(ld->diag_msg, buf, n);
 	while (n > 0 && (ld->diag_msg[n - 1] == '\n' || ld->diag_msg[n - 1] == ' '))
 		n--;
@@ -140,6 +152,69 @@ int cfg_ld_is_null(struct fy_node *n)
 			     !memcmp(s, "NULL", 4)));
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static size_t ld_utf8_len(const unsigned char *s, size_t avail)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > avail)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * YAML text is UTF-8 without control characters. libfyaml does not reject
+ * all of them: it stops at a NUL as if the file ended there, and skips some
+ * invalid bytes, so a corrupt file could load a silent prefix of itself.
+ * Checking the bytes first also gives binary garbage a plain message.
+ */
+static int ld_check_text(struct cfg_ld *ld, const char *yaml, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)yaml;
+	size_t i = 0, n, line_start = 0;
+	int line = 1;
+
+	while (i < len) {
+		if (s[i] == '\n') {
+			line++;
+			line_start = ++i;
+			continue;
+		}
+		if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\r') || s[i] == 0x7f)
+			return cfg_ld_fail(ld, line, "", "control byte 0x%02x at column %zu "
+					   "(not a text file?)", s[i], i - line_start + 1);
+		if (!(n = ld_utf8_len(s + i, len - i)))
+			return cfg_ld_fail(ld, line, "", "invalid UTF-8 at column %zu",
+					   i - line_start + 1);
+		i += n;
+	}
+	return 0;
+}
+
 int cfg_ld_parse(struct cfg_ld *ld, const char *yaml, size_t len, struct fy_node **root)
 {
 	struct fy_diag_cfg dcfg;
@@ -147,7 +222,10 @@ int cfg_ld_parse(struct cfg_ld *ld, const char *yaml, size_t len, struct fy_node
 	 * fail, not exhaust the stack. */
 	struct fy_parse_cfg pcfg = { .flags = FYPCF_QUIET };
 	struct fy_document *extra;
+	int ret = ld_check_text(ld, yaml, len);
 
+	if (ret)
+		return ret;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;		/* NULL fp selects output_fn: nothing reaches stderr */
 	dcfg.output_fn = ld_diag_out;
@@ -273,7 +351,7 @@ int cfg_ld_mapping(struct cfg_ld *ld, struct fy_node **n, int line, const char *
 		return 0;
 	}
 	if (!*n || !fy_node_is_mapping(*n))
-		return cfg_ld_fail(ld, cfg_ld_line(*n, line), path,
+		return cfg_ld_fail(ld, line, path,
 				   "expected a mapping, found %s", ld_type_name(*n));
 	return 0;
 }
@@ -308,7 +386,8 @@ static const char *ld_key_text(struct fy_node *k, size_t *len)
 	return fy_node_get_scalar(k, len);
 }
 
-struct fy_node *cfg_ld_lookup(struct fy_node *map, const char *key)
+int cfg_ld_lookup(struct fy_node *map, const char *key, struct fy_node **val,
+		  int *line)
 {
 	struct fy_node_pair *p;
 	void *it = NULL;
@@ -317,10 +396,17 @@ struct fy_node *cfg_ld_lookup(struct fy_node *map, const char *key)
 
 	while ((p = fy_node_mapping_iterate(map, &it))) {
 		s = ld_key_text(fy_node_pair_key(p), &len);
-		if (s && len == klen && memcmp(s, key, klen) == 0)
-			return fy_node_pair_value(p);
+		if (s && len == klen && memcmp(s, key, klen) == 0) {
+			*val = fy_node_pair_value(p);
+			/* Where the value is written if it is a scalar, else
+			 * at the key, as cfg_ld_section reports. */
+			*line = cfg_ld_line(fy_node_pair_key(p), *line);
+			if (*val && fy_node_is_scalar(*val))
+				*line = cfg_ld_line(*val, *line);
+			return 1;
+		}
 	}
-	return NULL;
+	return 0;
 }
 
 int cfg_ld_each_pair(struct cfg_ld *ld, struct fy_node *map, int line, const char *path,

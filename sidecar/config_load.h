@@ -107,8 +107,9 @@ int cfg_ld_mapping(struct cfg_ld *ld, struct fy_node **n, int line, const char *
 /* Follow aliases, then require a non-null scalar and return its text. */
 int cfg_ld_scalar(struct cfg_ld *ld, struct fy_node **n, int line, const char *path,
 		  const char **s, size_t *len);
-/* The value under key in a mapping (aliases in keys followed), or NULL. */
-struct fy_node *cfg_ld_lookup(struct fy_node *map, const char *key);
+/* Find key in a mapping (aliases in keys followed): 1 with its value and
+ * the line to report it at (*line is the fallback on entry), or 0. */
+int cfg_ld_lookup(struct fy_node *map, const char *key, struct fy_node **val, int *line);
 /* Call fn for every pair of the mapping with the key's text and line; keys
  * must be scalars. Stops at the first error. */
 int cfg_ld_each_pair(struct cfg_ld *ld, struct fy_node *map, int line, const char *path,

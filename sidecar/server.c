@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,14 +213,11 @@ static int srv_listen(struct srv *s, const char *path)
 		close(fd);
 		return rc;
 	}
-	if (cfg->listen.group && cfg->listen.group[0]) {
-		struct group *g = getgrnam(cfg->listen.group);
-		if (!g || chown(path, (uid_t)-1, g->gr_gid) < 0) {
-			rc = g ? -errno : -ENOENT;
-			log_error("cannot give %s to group %s: %s", path, cfg->listen.group,
-				  strerror(-rc));
-			goto fail;
-		}
+	if (cfg->listen.group && cfg->listen.group[0] &&
+	    chown(path, (uid_t)-1, cfg->listen.gid) < 0) {
+		rc = -errno;
+		log_error("cannot give %s to group %s: %s", path, cfg->listen.group, strerror(errno));
+		goto fail;
 	}
 	if (chmod(path, cfg->listen.mode) < 0 || listen(fd, 512) < 0) {
 		rc = -errno;
@@ -334,9 +330,10 @@ static void srv_shutdown(struct srv *s)
 	if (s->sig_live)
 		loop_cancel(&s->loop, &s->sig_op);
 	for (struct client *c = s->clients; c; c = c->next) {
+		/* Ending a stream may free it and shift another into slot i. */
 		for (uint32_t i = 0; i <= c->map_mask; i++) {
-			struct stream *st = c->map[i];
-			if (st && !st->ending)
+			struct stream *st;
+			while ((st = c->map[i]) && !st->ending)
 				stream_end_error(st, RS_ERR_SHUTDOWN, 0, 1, "the sidecar is shutting down");
 		}
 	}

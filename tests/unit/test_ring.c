@@ -260,7 +260,6 @@ Test(ring, full_eagain_exact)
 	cr_assert_eq(tr_push(&t, q, 0, 256), 0);
 	cr_assert_eq(tr_push(&t, q, 0, 257), -EAGAIN);
 	tr_drain(&t, q);
-
 	free(q);
 	tr_close(&t);
 
@@ -568,9 +567,9 @@ Test(ring, wakeup_flags)
 
 /* ---- two-thread stress --------------------------------------------------------- */
 
-/* Enough to take the ring around tens of thousands of laps and through many
+/* Enough to take the ring around a hundred thousand laps and through many
  * sleeps on both sides, within a few seconds even under ASan. */
-#define TR_STRESS_FRAMES (TR_ASAN ? 400000u : 2000000u)
+#define TR_STRESS_FRAMES (TR_ASAN ? 2000000u : 3000000u)
 /* Polls of the ring before a side announces that it sleeps. */
 #define TR_SPIN 256
 
