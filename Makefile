@@ -111,11 +111,11 @@ run: all
 	./$(RINGSIDE)
 
 unit: check-deps $(UNIT)
-	./$(UNIT) --jobs 2
+	tests/run.sh ./$(UNIT) --jobs 2
 
 e2e: all $(E2E)
 	RINGSIDE_BIN=$(abspath $(RINGSIDE)) RINGSIDE_CHAT=$(abspath $(CHAT)) \
-	RINGSIDE_LIBA=$(abspath $(LIBA)) RINGSIDE_LIBSO=$(abspath $(LIBSO)) ./$(E2E) --jobs 1
+	RINGSIDE_LIBA=$(abspath $(LIBA)) RINGSIDE_LIBSO=$(abspath $(LIBSO)) tests/run.sh ./$(E2E) --jobs 2
 
 test: deps
 	@$(MAKE) --no-print-directory unit e2e

@@ -63,6 +63,10 @@ int rs_open_has(const struct rs_client *c, uint64_t id);
  * `for_space` waits for room in the submit ring instead of events. */
 int rs_wait(struct rs_client *c, uint64_t deadline_ns, int for_space);
 
+/* Without blocking: consume pending bell edges and notice the sidecar's
+ * death (then RS_EDISCONNECTED and the client drains). */
+int rs_poll_now(struct rs_client *c);
+
 /* Ring the sidecar's bell if it sleeps. Call after publishing. */
 void rs_kick_sidecar(struct rs_client *c);
 

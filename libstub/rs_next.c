@@ -202,6 +202,15 @@ RS_API int rs_next(rs_client *c, struct rs_event *ev, int timeout_ms)
 			continue;
 		}
 		if (timeout_ms == 0) {
+			/* The application may be here because rs_fd() turned
+			 * readable: for an event (the ring shows it) or for the
+			 * sidecar's death, which only the socket shows. Look
+			 * before arming, or a kick landing in between would be
+			 * consumed and lost. */
+			if (rs_poll_now(c) == RS_EDISCONNECTED)
+				continue;
+			if (ring_maybe_nonempty(&c->ev))
+				continue;
 			/* Arm the bell so rs_fd() turns readable on the next event. */
 			int s = ring_sleep_prepare(&c->ev);
 			if (s < 0) {
@@ -213,7 +222,7 @@ RS_API int rs_next(rs_client *c, struct rs_event *ev, int timeout_ms)
 			c->armed = 1;
 			return RS_ETIMEDOUT;
 		}
-		c->armed = 0;
+		rs_disarm(c);
 		r = rs_wait(c, deadline, 0);
 		if (r == RS_ETIMEDOUT || r == RS_ESYS)
 			return r;

@@ -18,6 +18,9 @@ static inline uint32_t rs_slot(const struct rs_client *c, uint64_t id)
 
 int rs_open_has(const struct rs_client *c, uint64_t id)
 {
+	/* 0 marks an empty slot; no stream ever has it. */
+	if (id == 0)
+		return 0;
 	for (uint32_t i = rs_slot(c, id);; i = (i + 1) & c->open_mask) {
 		if (c->open[i] == id)
 			return 1;
@@ -39,6 +42,8 @@ int rs_open_insert(struct rs_client *c, uint64_t id)
 
 int rs_open_remove(struct rs_client *c, uint64_t id)
 {
+	if (id == 0)
+		return -ENOENT;
 	uint32_t i = rs_slot(c, id);
 	while (c->open[i] != id) {
 		if (c->open[i] == 0)

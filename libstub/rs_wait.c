@@ -69,6 +69,16 @@ static int rs_check_socket(struct rs_client *c)
 
 /* News: an event to read, or enough room for any next fragment (or a
  * corrupt head, which the caller's next ring call reports). */
+int rs_poll_now(struct rs_client *c)
+{
+	struct epoll_event evs[2];
+	int n = epoll_wait(c->epfd, evs, 2, 0);
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.u32 == 2 && rs_check_socket(c))
+			return RS_EDISCONNECTED;
+	return RS_OK;
+}
+
 static int rs_has_news(struct rs_client *c, int for_space)
 {
 	if (for_space) {

@@ -257,6 +257,9 @@ static int ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, 
 		return ret;
 	if (!m->provider)
 		return cfg_ld_fail(ld, kline, sub, "missing key 'provider'");
+	/* The provider is resolved once the whole file is read (providers may
+	 * come after models); remember where the reference was written. */
+	m->provider_line = cfg_ld_line(fy_node_mapping_lookup_by_string(val, "provider", -1), kline);
 	if (!m->model && !(m->model = strdup(m->alias)))
 		return cfg_ld_nomem(ld);
 	return 0;
@@ -339,7 +342,7 @@ static int ld_finish(struct cfg_ld *ld)
 			cfg_ld_subpath(path, sizeof(path), "models", m->alias, strlen(m->alias));
 			strncat(path, ".provider", sizeof(path) - strlen(path) - 1);
 			cfg_ld_show(shown, sizeof(shown), m->provider, strlen(m->provider));
-			return cfg_ld_fail(ld, m->line, path, "no provider named '%s'", shown);
+			return cfg_ld_fail(ld, m->provider_line, path, "no provider named '%s'", shown);
 		}
 		m->provider_idx = j;
 	}

@@ -53,6 +53,7 @@ struct cfg_model {
 	size_t provider_idx;		/* index of that provider in cfg.providers */
 	char *model;			/* `model`: upstream model name, default ALIAS */
 	int line;			/* 1-based line of ALIAS */
+	int provider_line;		/* 1-based line of its `provider` value */
 };
 
 struct cfg {

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,23 @@ static void srv_arm_signal(struct srv *s)
 	s->sig_live = 1;
 }
 
+/* A just-killed sidecar's socket still accepts connections for a few
+ * milliseconds while the kernel tears its io_uring down: only a peer that
+ * answers a STATS query is alive. Start-up only, so blocking is fine. */
+#define SRV_PROBE_MS 1000
+
+static int srv_peer_answers(int fd)
+{
+	struct proto_hello h = { .magic = PROTO_MAGIC, .abi = PROTO_ABI, .op = PROTO_OP_STATS };
+	if (send(fd, &h, sizeof h, MSG_NOSIGNAL) != (ssize_t)sizeof h)
+		return 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, SRV_PROBE_MS) <= 0)
+		return 1; /* alive but slow: still not ours to take */
+	char b[64];
+	return recv(fd, b, sizeof b, MSG_DONTWAIT) > 0;
+}
+
 static int srv_listen(struct srv *s, const char *path)
 {
 	const struct cfg *cfg = s->cfg;
@@ -192,12 +210,15 @@ static int srv_listen(struct srv *s, const char *path)
 	/* A stale socket file from a crashed sidecar: reuse the path only if
 	 * nobody answers on it, never steal a live sidecar's socket. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-		log_error("another ringside is already listening on %s", path);
-		close(fd);
-		return -EADDRINUSE;
-	}
-	if (errno == ECONNREFUSED)
+		if (srv_peer_answers(fd)) {
+			log_error("another ringside is already listening on %s", path);
+			close(fd);
+			return -EADDRINUSE;
+		}
 		unlink(path);
+	} else if (errno == ECONNREFUSED) {
+		unlink(path);
+	}
 	close(fd);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)

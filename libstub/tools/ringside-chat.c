@@ -147,8 +147,8 @@ int main(int argc, char **argv)
 			sock = path;
 		if (!sock)
 			sock = getenv("RINGSIDE_SOCKET");
-		fprintf(stderr, "ringside-chat: cannot reach the ringside sidecar at %s: %s\n"
-				"  start it with `make run` (or `ringside`), or set RINGSIDE_SOCKET\n",
+		fprintf(stderr, "ringside-chat: cannot reach the ringside sidecar at %s (%s); "
+				"start it with `make run` or set RINGSIDE_SOCKET\n",
 			sock, rs_strerror(rc));
 		free(prompt);
 		return chat_exit_for_rc(rc);

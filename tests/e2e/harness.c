@@ -1,6 +1,6 @@
 /*
- * harness.c — sidecar processes, counters, child processes and files for the
- * end-to-end tests (see harness.h).
+ * harness.c — the sidecar under test: its config, start-up, shutdown and
+ * log, and its counters read back through rs_stats (see harness.h).
  */
 #include "harness.h"
 
@@ -10,10 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -30,95 +27,6 @@ static struct h_live {
 /* Poll period of every bounded wait: short enough not to slow tests down,
  * long enough not to burn a core that the sidecar needs. */
 #define H_POLL_MS 5
-
-uint64_t h_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void h_sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-const char *h_env(const char *name)
-{
-	const char *v = getenv(name);
-	cr_assert(v && v[0], "$%s is not set: run the tests through `make e2e`", name);
-	return v;
-}
-
-char *h_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n - 1, f);
-		if (n < cap - 1)
-			break;
-		char *p = realloc(buf, cap * 2);
-		if (!p) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = p;
-		cap *= 2;
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = 0;
-	if (len)
-		*len = n;
-	return buf;
-}
-
-void h_write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert(f, "cannot write %s: %s", path, strerror(errno));
-	fputs(text, f);
-	cr_assert(fclose(f) == 0, "cannot write %s", path);
-}
-
-pid_t h_fork(void)
-{
-	pid_t parent = getpid();
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		/* Whatever happens to the test (timeout, crash), nothing it
-		 * started outlives it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(99);
-	}
-	return pid;
-}
-
-int h_wait_pid(pid_t pid, int ms)
-{
-	uint64_t until = h_now_ms() + (uint64_t)ms;
-	for (;;) {
-		int st;
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return st;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (h_now_ms() >= until)
-			return -1;
-		h_sleep_ms(H_POLL_MS);
-	}
-}
 
 /* ---- the sidecar ---------------------------------------------------------- */
 
@@ -184,21 +92,32 @@ static void h_exec_sidecar(const struct h_sidecar *sc, const char *bin)
 	_exit(127);
 }
 
-void h_start_yaml(struct h_sidecar *sc, const char *yaml)
+void h_prepare(struct h_sidecar *sc, const char *yaml, const char *sock)
 {
-	const char *bin = h_env("RINGSIDE_BIN");
 	memset(sc, 0, sizeof *sc);
 	snprintf(sc->dir, sizeof sc->dir, "/tmp/rse2e.XXXXXX");
 	cr_assert(mkdtemp(sc->dir), "mkdtemp: %s", strerror(errno));
-	snprintf(sc->sock, sizeof sc->sock, "%s/rs.sock", sc->dir);
+	if (sock)
+		snprintf(sc->sock, sizeof sc->sock, "%s", sock);
+	else
+		snprintf(sc->sock, sizeof sc->sock, "%s/rs.sock", sc->dir);
 	snprintf(sc->cfg, sizeof sc->cfg, "%s/ringside.yaml", sc->dir);
 	snprintf(sc->log, sizeof sc->log, "%s/ringside.log", sc->dir);
 	h_write_file(sc->cfg, yaml);
+}
+
+void h_launch(struct h_sidecar *sc)
+{
+	const char *bin = h_env("RINGSIDE_BIN");
 	sc->pid = h_fork();
 	if (sc->pid == 0)
 		h_exec_sidecar(sc, bin);
 	sc->running = 1;
 	h_track(sc);
+}
+
+void h_wait_ready(struct h_sidecar *sc)
+{
 	/* Ready when it answers a stats query; waiting, not timing. */
 	char buf[4096];
 	uint64_t until = h_now_ms() + H_WAIT_MS;
@@ -216,6 +135,22 @@ void h_start_yaml(struct h_sidecar *sc, const char *yaml)
 			  H_WAIT_MS, h_log_tail(sc));
 		h_sleep_ms(H_POLL_MS);
 	}
+}
+
+int h_reap(struct h_sidecar *sc)
+{
+	int st = h_wait_pid(sc->pid, H_WAIT_MS);
+	cr_assert(st >= 0, "ringside (pid %d) did not exit within %d ms", (int)sc->pid, H_WAIT_MS);
+	sc->running = 0;
+	h_untrack(sc);
+	return st;
+}
+
+void h_start_yaml(struct h_sidecar *sc, const char *yaml)
+{
+	h_prepare(sc, yaml, NULL);
+	h_launch(sc);
+	h_wait_ready(sc);
 }
 
 void h_start(struct h_sidecar *sc, const struct h_opts *o)
@@ -268,32 +203,40 @@ void h_log_assert_clean(const struct h_sidecar *sc)
 			  reports[i], sc->log, h_log_tail(sc));
 }
 
-static void h_remove_files(struct h_sidecar *sc)
+void h_remove_files(const struct h_sidecar *sc)
 {
 	unlink(sc->cfg);
 	unlink(sc->log);
-	unlink(sc->sock);
+	/* A socket path shared with another sidecar is not ours to remove. */
+	if (!strncmp(sc->sock, sc->dir, strlen(sc->dir)))
+		unlink(sc->sock);
 	rmdir(sc->dir);
 }
 
 void h_stop(struct h_sidecar *sc)
 {
+	h_stop_sig(sc, SIGTERM);
+}
+
+void h_stop_sig(struct h_sidecar *sc, int sig)
+{
 	cr_assert(sc->running, "h_stop: sidecar not running");
-	cr_assert(kill(sc->pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+	cr_assert(kill(sc->pid, sig) == 0, "kill: %s", strerror(errno));
 	int st = h_wait_pid(sc->pid, H_WAIT_MS);
 	if (st < 0) {
 		kill(sc->pid, SIGKILL);
 		waitpid(sc->pid, NULL, 0);
 		sc->running = 0;
 		h_untrack(sc);
-		cr_assert_fail("ringside did not exit within %d ms of SIGTERM; log:\n%s",
-			       H_WAIT_MS, h_log_tail(sc));
+		cr_assert_fail("ringside did not exit within %d ms of %s; log:\n%s",
+			       H_WAIT_MS, strsignal(sig), h_log_tail(sc));
 	}
 	sc->running = 0;
 	h_untrack(sc);
 	h_log_assert_clean(sc);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		  "ringside did not exit 0 on SIGTERM (status 0x%x); log:\n%s", st, h_log_tail(sc));
+		  "ringside did not exit 0 on %s (status 0x%x); log:\n%s", strsignal(sig), st,
+		  h_log_tail(sc));
 	cr_assert(access(sc->sock, F_OK) < 0 && errno == ENOENT,
 		  "ringside left its socket %s behind", sc->sock);
 	h_remove_files(sc);
@@ -381,67 +324,6 @@ void h_wait_stat(const struct h_sidecar *sc, const char *key, uint64_t want)
 void h_wait_stat_ge(const struct h_sidecar *sc, const char *key, uint64_t want)
 {
 	h_wait_stat_cmp(sc, key, want, 1);
-}
-
-/* ---- running programs ---------------------------------------------------------- */
-
-int h_run(const char *const argv[], const char *const env[], const char *in_text,
-	  char **out, char **err)
-{
-	char dir[] = "/tmp/rse2e-run.XXXXXX";
-	cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-	char in_path[64], out_path[64], err_path[64];
-	snprintf(in_path, sizeof in_path, "%s/in", dir);
-	snprintf(out_path, sizeof out_path, "%s/out", dir);
-	snprintf(err_path, sizeof err_path, "%s/err", dir);
-	h_write_file(in_path, in_text ? in_text : "");
-	pid_t pid = h_fork();
-	if (pid == 0) {
-		int i = open(in_text ? in_path : "/dev/null", O_RDONLY);
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (i < 0 || o < 0 || e < 0)
-			_exit(126);
-		dup2(i, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		close_range(3, ~0u, 0);
-		for (size_t k = 0; env && env[k]; k++) {
-			char kv[512];
-			snprintf(kv, sizeof kv, "%s", env[k]);
-			char *eq = strchr(kv, '=');
-			if (!eq)
-				_exit(125);
-			*eq = 0;
-			if (eq[1])
-				setenv(kv, eq + 1, 1);
-			else
-				unsetenv(kv);
-		}
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st = h_wait_pid(pid, H_WAIT_MS);
-	if (st < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	char *o = h_read_file(out_path, NULL), *e = h_read_file(err_path, NULL);
-	unlink(in_path);
-	unlink(out_path);
-	unlink(err_path);
-	rmdir(dir);
-	cr_assert(st >= 0, "%s did not exit within %d ms; stderr:\n%s", argv[0], H_WAIT_MS,
-		  e ? e : "");
-	if (out)
-		*out = o;
-	else
-		free(o);
-	if (err)
-		*err = e;
-	else
-		free(e);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* ---- libringside -------------------------------------------------------------- */

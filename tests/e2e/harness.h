@@ -67,9 +67,25 @@ void h_start(struct h_sidecar *sc, const struct h_opts *o);
 /* Same with the whole config text given. */
 void h_start_yaml(struct h_sidecar *sc, const char *yaml);
 
+/* h_start_yaml in steps, for tests that expect start-up to fail or share a
+ * socket path between sidecars: make the directory and config (sock NULL:
+ * a fresh path inside it), fork+exec, wait until stats answer. */
+void h_prepare(struct h_sidecar *sc, const char *yaml, const char *sock);
+void h_launch(struct h_sidecar *sc);
+void h_wait_ready(struct h_sidecar *sc);
+
+/* Wait (bounded) for a sidecar that is exiting anyway; returns its status. */
+int h_reap(struct h_sidecar *sc);
+
+/* Remove the config, the log and the directory (and the socket when it is
+ * inside the directory). */
+void h_remove_files(const struct h_sidecar *sc);
+
 /* SIGTERM; assert exit status 0, the socket file gone and a log free of
  * sanitizer reports; then remove the temporary files. */
 void h_stop(struct h_sidecar *sc);
+/* The same with another signal (SIGINT). */
+void h_stop_sig(struct h_sidecar *sc, int sig);
 
 /* SIGKILL and reap (the sidecar cannot clean up); removes the stale socket
  * file the way an operator would. The log is still checked. */

@@ -149,3 +149,34 @@ Test(cancel, test_cancel_of_stream_zero_is_enostream)
 	rs_close(c);
 	h_stop(&sc);
 }
+
+/* rs_request.deadline_ms bounds the whole stream: a slow reply is cut with
+ * one ERROR(timeout), retryable, after the text that made it in time. */
+Test(cancel, test_request_deadline_ends_stream)
+{
+	struct h_sidecar sc;
+	h_start(&sc, NULL);
+	rs_client *c = h_connect(&sc);
+	const char *prompt = "slow words under a deadline";
+	char *b = h_body(prompt, 1, CANCEL_TOKENS, -1, 0, 20000);
+	struct rs_request rq = { .model = H_MODEL, .body = b, .body_len = strlen(b),
+				 .deadline_ms = 200 };
+	uint64_t id;
+	cr_assert_eq(rs_submit(c, &rq, &id), RS_OK);
+	free(b);
+	struct h_set set = { 0 };
+	struct h_stream *st = h_set_add(&set, id);
+	cr_assert_eq(h_drain(c, &set, H_EVENT_MS), RS_OK);
+	char why[512];
+	cr_assert(h_check_error(st, RS_ERR_TIMEOUT, why, sizeof why) == 0, "%s", why);
+	cr_assert_eq(st->n_start, 1);
+	char *want = h_expected_reply(prompt, st->n_delta, -1);
+	cr_assert_str_eq(st->text ? st->text : "", want);
+	free(want);
+	h_wait_stat(&sc, "streams_active", 0);
+	cr_assert_eq(h_stat(&sc, "streams_error"), 1);
+	cr_assert_eq(h_stat(&sc, "streams_cancelled"), 0);
+	h_set_free(&set);
+	rs_close(c);
+	h_stop(&sc);
+}

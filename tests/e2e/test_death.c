@@ -204,3 +204,120 @@ Test(death, test_sidecar_death_wakes_blocked_reader)
 	rs_close(c);
 	h_set_free(&set);
 }
+
+/* The client is blocked in rs_submit on a full submit ring (the sidecar is
+ * stopped, so nothing drains it) when the sidecar dies: rs_submit must
+ * return, saying so, and the streams it did open still end once each. */
+Test(death, test_sidecar_death_unblocks_full_submit)
+{
+	struct h_sidecar sc;
+	h_start(&sc, &(struct h_opts){ .limits = "submit_ring: 4KiB" });
+	rs_client *c = h_connect(&sc);
+	cr_assert_eq(kill(sc.pid, SIGSTOP), 0);
+	pid_t sidecar = sc.pid;
+	pid_t killer = h_fork();
+	if (killer == 0) {
+		h_sleep_ms(300);
+		_exit(kill(sidecar, SIGKILL) == 0 ? 0 : 1);
+	}
+	/* Each request is two fragments of a 4 KiB ring: a few fill it. */
+	char *b = h_body("filler filler filler filler filler filler filler filler", 1, -1, -1, -1, -1);
+	size_t len = strlen(b) + 1200;
+	char *big = malloc(len + 1);
+	cr_assert(big);
+	memcpy(big, b, strlen(b) - 1);
+	memset(big + strlen(b) - 1, ' ', len - strlen(b));
+	strcpy(big + len - 1, "}");
+	struct rs_request rq = { .model = H_MODEL, .body = big, .body_len = len };
+	struct h_set set = { 0 };
+	int rc = RS_OK;
+	for (int i = 0; i < 1000 && rc == RS_OK; i++) {
+		uint64_t id;
+		rc = rs_submit(c, &rq, &id);
+		if (rc == RS_OK)
+			h_set_add(&set, id);
+	}
+	cr_assert_eq(rc, RS_EDISCONNECTED, "rs_submit on a full ring of a dead sidecar: %s",
+		     rs_strerror(rc));
+	cr_assert(set.n >= 1 && set.n < 1000, "%zu requests went in", set.n);
+	assert_all_disconnected(c, &set);
+	int st = h_wait_pid(killer, H_WAIT_MS);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	h_kill9(&sc);
+	free(big);
+	free(b);
+	h_set_free(&set);
+	rs_close(c);
+}
+
+/* A client that stopped reading dies while the sidecar holds its streams
+ * paused on a full event ring: they are dropped and everything is freed. */
+Test(death, test_client_death_with_full_ring_frees_streams)
+{
+	struct h_sidecar sc;
+	h_start(&sc, &(struct h_opts){ .limits = "event_ring: 16KiB" });
+	pid_t kid = h_fork();
+	if (kid == 0) {
+		rs_client *c;
+		if (rs_connect(sc.sock, &c))
+			_exit(10);
+		for (int i = 0; i < 3; i++) {
+			char *b = h_body("never read", 1, 1000000, -1, 0, 0);
+			struct rs_request rq = { .model = H_MODEL, .body = b, .body_len = strlen(b) };
+			uint64_t id;
+			if (rs_submit(c, &rq, &id))
+				_exit(11);
+			free(b);
+		}
+		for (;;)
+			pause();
+	}
+	h_wait_stat_ge(&sc, "ring_full_pauses", 1);
+	h_wait_stat(&sc, "streams_active", 3);
+	cr_assert_eq(kill(kid, SIGKILL), 0);
+	int st = h_wait_pid(kid, H_WAIT_MS);
+	cr_assert(st >= 0 && WIFSIGNALED(st), "child status 0x%x", st);
+	h_wait_stat(&sc, "clients_connected", 0);
+	h_wait_stat(&sc, "segments_live", 0);
+	h_wait_stat(&sc, "streams_active", 0);
+	cr_assert_eq(h_stat(&sc, "streams_dropped"), 3);
+	cr_assert_eq(h_stat(&sc, "segment_bytes_live"), 0);
+	/* And it still serves. */
+	rs_client *c = h_connect(&sc);
+	struct h_set set = { 0 };
+	char *b = h_body("business as usual", 1, -1, -1, -1, -1);
+	h_set_add(&set, h_submit(c, H_MODEL, b));
+	free(b);
+	cr_assert_eq(h_drain(c, &set, H_EVENT_MS), RS_OK);
+	char why[512];
+	cr_assert(h_check_done(&set.v[0], H_PROVIDER, H_UPSTREAM, "business as usual", 3, 3, "stop",
+			       why, sizeof why) == 0, "%s", why);
+	h_set_free(&set);
+	rs_close(c);
+	h_stop(&sc);
+}
+
+/* rs_close with streams still open is a goodbye, not a crash, but the
+ * sidecar frees the same way: every stream dropped, the segment unmapped. */
+Test(death, test_rs_close_with_open_streams_frees_them)
+{
+	struct h_sidecar sc;
+	h_start(&sc, NULL);
+	rs_client *c = h_connect(&sc);
+	struct h_set set = { 0 };
+	for (int i = 0; i < 3; i++) {
+		char *b = endless_body("closed while talking");
+		h_set_add(&set, h_submit(c, H_MODEL, b));
+		free(b);
+	}
+	read_until_delta(c, &set, set.v[2].id);
+	h_wait_stat(&sc, "streams_active", 3);
+	rs_close(c);
+	h_wait_stat(&sc, "clients_connected", 0);
+	h_wait_stat(&sc, "segments_live", 0);
+	h_wait_stat(&sc, "streams_active", 0);
+	cr_assert_eq(h_stat(&sc, "streams_dropped"), 3);
+	cr_assert_eq(h_stat(&sc, "clients_killed"), 0);
+	h_set_free(&set);
+	h_stop(&sc);
+}

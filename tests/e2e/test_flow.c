@@ -82,6 +82,8 @@ Test(flow, test_rs_fd_wakes_poll)
 	cr_assert_eq(rs_next(c, &ev, 0), RS_ETIMEDOUT);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	cr_assert_eq(poll(&p, 1, 0), 0, "rs_fd readable with nothing to say");
+	cr_assert_eq(rs_next(c, &ev, 20), RS_ETIMEDOUT, "a bounded wait with nothing coming");
+	cr_assert_eq(poll(&p, 1, 0), 0, "rs_fd readable with nothing to say");
 
 	/* Slow enough that the reader runs dry between events: the first
 	 * DELTA cannot come before 300 ms after the submit. */
@@ -102,17 +104,15 @@ Test(flow, test_rs_fd_wakes_poll)
 	cr_assert(polls >= 1, "never had to wait on rs_fd");
 	cr_assert_eq(rs_next(c, &ev, 0), RS_ETIMEDOUT);
 	cr_assert_eq(poll(&p, 1, 0), 0, "rs_fd readable after the stream ended");
-
-	/* The sidecar's death makes it readable too. */
-	h_kill9(&sc);
-	cr_assert_eq(poll(&p, 1, H_EVENT_MS), 1, "rs_fd not readable after the sidecar died");
-	cr_assert_eq(rs_next(c, &ev, 0), RS_EDISCONNECTED);
 	h_set_free(&set);
 	rs_close(c);
+	h_stop(&sc);
 }
 
-/* An open stream when the sidecar dies: the fd wakes the poller and rs_next
- * (0) hands out the stream's DISCONNECTED error. */
+/* An open stream when the sidecar dies: the fd wakes the poller and
+ * rs_next(0) hands out the stream's DISCONNECTED error, then says
+ * "disconnected" (an event loop that only ever calls rs_next(0) must learn
+ * of the death, or it spins on a readable fd forever). */
 Test(flow, test_rs_fd_readable_on_sidecar_death)
 {
 	struct h_sidecar sc;
@@ -134,6 +134,24 @@ Test(flow, test_rs_fd_readable_on_sidecar_death)
 	char why[512];
 	cr_assert(h_check_error(&set.v[0], RS_ERR_DISCONNECTED, why, sizeof why) == 0, "%s", why);
 	cr_assert_eq(rs_next(c, &ev, 0), RS_EDISCONNECTED);
+	struct pollfd p = { .fd = rs_fd(c), .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 0), 1, "the death stays visible on rs_fd");
+	cr_assert_eq(rs_next(c, &ev, 0), RS_EDISCONNECTED);
 	h_set_free(&set);
+	rs_close(c);
+}
+
+/* Same with no stream open: nothing to end, just "disconnected". */
+Test(flow, test_rs_fd_idle_client_sees_death)
+{
+	struct h_sidecar sc;
+	h_start(&sc, NULL);
+	rs_client *c = h_connect(&sc);
+	struct rs_event ev;
+	cr_assert_eq(rs_next(c, &ev, 0), RS_ETIMEDOUT);
+	h_kill9(&sc);
+	struct pollfd p = { .fd = rs_fd(c), .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, H_EVENT_MS), 1, "rs_fd not readable after the sidecar died");
+	cr_assert_eq(rs_next(c, &ev, 0), RS_EDISCONNECTED, "rs_next(0) after rs_fd turned readable");
 	rs_close(c);
 }

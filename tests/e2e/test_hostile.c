@@ -145,11 +145,19 @@ Test(hostile, test_hostile_client_loses_only_itself)
 	struct h_sidecar sc;
 	h_start(&sc, &(struct h_opts){ .limits = "event_ring: 64KiB" });
 	rs_client *c = h_connect(&sc);
+	/* Two good streams: one that ends by itself (its whole text is
+	 * checked) and one that cannot, proving the good client is still
+	 * mid-stream after every attack. */
 	const char *prompt = "steady stream across hostile neighbours";
+	const char *eprompt = "endless good stream";
 	char *b = h_body(prompt, 1, 3000, -1, 0, 1000);
 	struct h_set set = { 0 };
 	struct h_stream *good = h_set_add(&set, h_submit(c, H_MODEL, b));
 	free(b);
+	b = h_body(eprompt, 1, 1000000, -1, 0, 1000);
+	uint64_t endless_id = h_submit(c, H_MODEL, b);
+	free(b);
+	h_set_add(&set, endless_id);
 	while (good->n_delta == 0) {
 		struct rs_event ev;
 		cr_assert_eq(rs_next(c, &ev, H_EVENT_MS), RS_OK);
@@ -175,13 +183,27 @@ Test(hostile, test_hostile_client_loses_only_itself)
 		h_wait_stat(&sc, "clients_connected", 1);
 		h_wait_stat(&sc, "streams_dropped", dropped);
 		pump(c, &set);
+		const struct h_stream *e = h_set_find(&set, endless_id);
+		cr_assert(e->phase != H_ENDED, "%s: the good endless stream ended: %s", g->name,
+			  e->err_msg);
 	}
-	cr_assert_eq(h_log_count(&sc, "protocol violation"), n);
-	cr_assert_eq(h_drain(c, &set, H_EVENT_MS), RS_OK);
+	cr_assert_eq(h_log_count(&sc, "protocol violation"), (int)n);
+	while (good->phase != H_ENDED) {
+		struct rs_event ev;
+		cr_assert_eq(rs_next(c, &ev, H_EVENT_MS), RS_OK);
+		h_set_event(&set, &ev);
+	}
 	char *want = h_expected_reply(prompt, 3000, -1);
 	char why[512];
 	cr_assert(h_check_done(good, H_PROVIDER, H_UPSTREAM, want, h_word_count(prompt), 3000, "stop",
 			       why, sizeof why) == 0, "good client: %s", why);
+	free(want);
+	cr_assert_eq(rs_cancel(c, endless_id), RS_OK);
+	cr_assert_eq(h_drain(c, &set, H_EVENT_MS), RS_OK);
+	const struct h_stream *e = h_set_find(&set, endless_id);
+	cr_assert(h_check_error(e, RS_ERR_CANCELLED, why, sizeof why) == 0, "%s", why);
+	want = h_expected_reply(eprompt, e->n_delta, -1);
+	cr_assert_str_eq(e->text, want);
 	free(want);
 	cr_assert_eq(set.foreign, 0);
 	h_wait_stat(&sc, "segments_live", 1);

@@ -30,7 +30,7 @@ struct scale_req {
 
 /* Distinct prompts of varying length; some cut by max_tokens, some cycling
  * past their words, some not streamed. */
-static void scale_make(struct scale_req *r, int client, int i)
+static void scale_make(struct scale_req *r, int client, int i, long tokens)
 {
 	int n = snprintf(r->prompt, sizeof r->prompt, "client%d stream%d", client, i);
 	for (int w = 0; w < i % 9; w++)
@@ -42,12 +42,14 @@ static void scale_make(struct scale_req *r, int client, int i)
 		r->max_tokens = 2;
 	if (i % 8 == 5)
 		r->tokens = 3 * (2 + i % 9);
+	else if (tokens >= 0)
+		r->tokens = tokens;
 }
 
-static int scale_child(const char *sock, int k)
+static int scale_child(const char *sock, int k, int never_spin, long tokens)
 {
 	/* Half the clients never spin, so the sleep/wake path carries them. */
-	if (k % 2)
+	if (never_spin || k % 2)
 		setenv("RINGSIDE_SPIN_US", "0", 1);
 	rs_client *c;
 	int rc = rs_connect(sock, &c);
@@ -59,7 +61,7 @@ static int scale_child(const char *sock, int k)
 	struct h_set set = { 0 };
 	for (int i = 0; i < SCALE_STREAMS; i++) {
 		struct scale_req *r = &reqs[i];
-		scale_make(r, k, i);
+		scale_make(r, k, i, tokens);
 		char *b = h_body(r->prompt, r->stream, r->tokens, r->max_tokens, -1, -1);
 		struct rs_request rq = { .model = H_MODEL, .body = b, .body_len = strlen(b) };
 		rc = rs_submit(c, &rq, &r->id);
@@ -96,15 +98,15 @@ static int scale_child(const char *sock, int k)
 	return CHILD_OK;
 }
 
-Test(scale, test_many_clients_many_streams_exact_text)
+static void scale_run(const char *limits, int never_spin, long tokens)
 {
 	struct h_sidecar sc;
-	h_start(&sc, NULL);
+	h_start(&sc, &(struct h_opts){ .limits = limits });
 	pid_t kids[SCALE_CLIENTS];
 	for (int k = 0; k < SCALE_CLIENTS; k++) {
 		kids[k] = h_fork();
 		if (kids[k] == 0)
-			_exit(scale_child(sc.sock, k));
+			_exit(scale_child(sc.sock, k, never_spin, tokens));
 	}
 	for (int k = 0; k < SCALE_CLIENTS; k++) {
 		int st = h_wait_pid(kids[k], 2 * H_WAIT_MS);
@@ -121,4 +123,17 @@ Test(scale, test_many_clients_many_streams_exact_text)
 	cr_assert_eq(h_stat(&sc, "clients_total"), SCALE_CLIENTS);
 	cr_assert_eq(h_stat(&sc, "segment_bytes_live"), 0);
 	h_stop(&sc);
+}
+
+Test(scale, test_many_clients_many_streams_exact_text)
+{
+	scale_run(NULL, 0, -1);
+}
+
+/* Nobody spins: every hand-over in both directions is a sleep and a bell,
+ * the path where a lost wake-up would hang a stream. Longer replies into
+ * small event rings make the sidecar pause and resume streams as well. */
+Test(scale, test_many_clients_no_spin_small_rings)
+{
+	scale_run("spin_us: 0, event_ring: 16KiB", 1, 40);
 }

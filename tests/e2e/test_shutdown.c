@@ -3,8 +3,12 @@
  * open stream, exits 0 and removes its socket; the client sees exactly one
  * terminal event per stream and then "disconnected".
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -113,13 +117,28 @@ Test(shutdown, test_sigint_stops_cleanly)
 	struct h_sidecar sc;
 	h_start(&sc, NULL);
 	rs_client *c = h_connect(&sc);
-	cr_assert_eq(kill(sc.pid, SIGINT), 0);
-	int st = h_wait_pid(sc.pid, H_WAIT_MS);
-	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
-	sc.running = 0;
+	h_stop_sig(&sc, SIGINT);
 	struct rs_event ev;
 	cr_assert_eq(rs_next(c, &ev, H_EVENT_MS), RS_EDISCONNECTED);
 	rs_close(c);
-	h_log_assert_clean(&sc);
-	cr_assert(access(sc.sock, F_OK) < 0, "socket left behind");
+}
+
+/* A connection that never says HELLO is still pending when SIGTERM comes:
+ * shutdown must not wait for it (nor for its handshake timeout). */
+Test(shutdown, test_sigterm_with_pending_handshake)
+{
+	struct h_sidecar sc;
+	h_start(&sc, &(struct h_opts){ .limits = "handshake_timeout: 60s" });
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, sc.sock);
+	cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	rs_client *c = h_connect(&sc);
+	h_stop(&sc);
+	struct h_raw r = { .sock = fd, .sub_bell = -1, .ev_bell = -1, .awake_fd = -1 };
+	cr_assert(h_raw_wait_eof(&r, H_WAIT_MS), "pending connection not closed");
+	close(fd);
+	struct rs_event ev;
+	cr_assert_eq(rs_next(c, &ev, H_EVENT_MS), RS_EDISCONNECTED);
+	rs_close(c);
 }

@@ -3,6 +3,7 @@
  * its own stream, every stream carries exactly the mock's reply, and every
  * stream ends exactly once, bad requests included.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,8 @@ Test(streams, test_concurrent_streams_demultiplex_by_id)
 	cr_assert_eq(h_stat(&sc, "requests_bad"), 2);
 	cr_assert_eq(h_stat(&sc, "streams_done"), ncases + 1);
 	cr_assert_eq(h_stat(&sc, "streams_error"), 4);
+	/* Every event the sidecar wrote was read, once. */
+	cr_assert_eq(h_stat(&sc, "events_written"), set.seq);
 	rs_close(c);
 	h_wait_stat(&sc, "clients_connected", 0);
 	free(seqs);
@@ -178,6 +181,40 @@ Test(streams, test_non_streaming_reply_spans_frames)
 	cr_assert(set.v[0].n_delta > 1, "%zu bytes in %u DELTA", strlen(want), set.v[0].n_delta);
 	free(want);
 	free(b);
+	h_set_free(&set);
+	rs_close(c);
+	h_stop(&sc);
+}
+
+/* Requests of several fragments each, many in flight, through a 16 KiB
+ * submit ring: fragments wrap around the ring and rs_submit has to wait for
+ * room; the echo proves every byte of every body arrived in order. */
+Test(streams, test_large_requests_wrap_submit_ring)
+{
+	struct h_sidecar sc;
+	h_start(&sc, &(struct h_opts){ .limits = "submit_ring: 16KiB" });
+	rs_client *c = h_connect(&sc);
+	enum { NREQ = 30, WORDS = 1200 };
+	char *prompts[NREQ];
+	struct h_set set = { 0 };
+	for (int i = 0; i < NREQ; i++) {
+		size_t cap = WORDS * 16, n = 0;
+		prompts[i] = malloc(cap);
+		cr_assert(prompts[i]);
+		for (int w = 0; w < WORDS; w++)
+			n += (size_t)snprintf(prompts[i] + n, cap - n, "%sr%d\xc3\xa9w%d", w ? " " : "",
+					      i, w * 7 + i);
+		char *b = h_body(prompts[i], i % 2, -1, -1, 0, 0);
+		h_set_add(&set, h_submit(c, H_MODEL, b));
+		free(b);
+	}
+	cr_assert_eq(h_drain(c, &set, H_EVENT_MS), RS_OK);
+	char why[512];
+	for (int i = 0; i < NREQ; i++) {
+		cr_assert(h_check_done(&set.v[i], H_PROVIDER, H_UPSTREAM, prompts[i], WORDS, WORDS,
+				       "stop", why, sizeof why) == 0, "request %d: %s", i, why);
+		free(prompts[i]);
+	}
 	h_set_free(&set);
 	rs_close(c);
 	h_stop(&sc);
