@@ -473,7 +473,7 @@ Test(config, log_listen_provider_and_model_rules)
 		{ "providers:\n  p:\n    kind:\nmodels: {m: {provider: p}}\n",
 		  "t.yaml:3: providers.p.kind: missing value" },
 		{ "providers:\n  p: {kind: mock}\nmodels:\n  m:\n    provider: q\n",
-		  "t.yaml:4: models.m.provider: no provider named 'q'" },
+		  "t.yaml:5: models.m.provider: no provider named 'q'" },
 		{ "providers:\n  p: {kind: mock}\nmodels:\n  m:\n    model: x\n",
 		  "t.yaml:4: models.m: missing key 'provider'" },
 		{ "providers:\n  p: {kind: mock}\n", "t.yaml:1: models: at least one model alias is required" },
