@@ -343,13 +343,13 @@ Test(ring, implicit_skip_at_lap_end)
 	tr_pop(&t, q);
 	cr_assert_eq(tr_push(&t, q, mp - 8, 3), 0);
 	cr_assert_eq(tr_tail(&t), 4088);
-	/* The consumer may sit right at the 8-byte stub: that is an empty
+	/* The consumer may sit right at the 8-byte remnant: that is an empty
 	 * ring, not a corrupt one. */
 	tr_drain(&t, q);
 	cr_assert_eq(tr_head(&t), 4088);
 	memset(t.data + 4088, TR_FILL, 8);
 	/* The next record cannot have a PAD header in 8 bytes: it goes to the
-	 * start of the next lap and the stub is skipped on both sides. */
+	 * start of the next lap and the remnant is skipped on both sides. */
 	cr_assert_eq(tr_push(&t, q, 0, 4), 0);
 	cr_assert_eq(q->skips, 1);
 	cr_assert_eq(q->pads, 0);
@@ -359,7 +359,7 @@ Test(ring, implicit_skip_at_lap_end)
 	tr_pop(&t, q);
 	cr_assert_eq(tr_head(&t), 4096 + 16);
 
-	/* Start right at the stub and fill the ring: the 8 skipped bytes count
+	/* Start right at the remnant and fill the ring: the 8 skipped bytes count
 	 * as used until the consumer passes them, so the ring is full after
 	 * 4088 bytes of records. */
 	tr_close(&t);
@@ -934,7 +934,7 @@ Test(ring_hostile, pad_with_wrong_len)
 Test(ring_hostile, corrupt_implicit_skip)
 {
 	struct tring t;
-	/* A tail that ends inside (or right at the end of) the 8-byte stub
+	/* A tail that ends inside (or right at the end of) the 8-byte remnant
 	 * claims bytes that cannot hold a record. */
 	static const uint64_t tails[] = { 4096 - 4, 4096 - 1, 4096 };
 	for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
