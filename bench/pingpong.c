@@ -7,6 +7,8 @@
  *   pingpong sidecar [N]        through a running sidecar ($RINGSIDE_SOCKET):
  *                               submit -> first DELTA and -> DONE, sequential,
  *                               with the mock replying at once (ttft 0)
+ *   pingpong stream [N]         one unpaced stream of N tokens through the
+ *                               sidecar: DELTA events per second
  *
  * Prints percentiles in microseconds. A benchmark, not a test: it asserts
  * nothing about speed.
@@ -214,6 +216,42 @@ static int pp_sidecar(size_t n)
 	return 0;
 }
 
+/* One long stream, no pacing: how many DELTA events per second reach the
+ * application through the sidecar. */
+static int pp_stream(size_t n)
+{
+	rs_client *c;
+	int rc = rs_connect(NULL, &c);
+	if (rc) {
+		fprintf(stderr, "pingpong: %s\n", rs_strerror(rc));
+		return 1;
+	}
+	char body[256];
+	int len = snprintf(body, sizeof body,
+			   "{\"messages\":[{\"role\":\"user\",\"content\":\"tok\"}],"
+			   "\"stream\":true,\"mock\":{\"tokens\":%zu,\"ttft_us\":0,\"interval_us\":0}}",
+			   n);
+	struct rs_request req = { .model = "mock", .body = body, .body_len = (size_t)len };
+	uint64_t id, t0 = pp_now(), deltas = 0, bytes = 0;
+	if ((rc = rs_submit(c, &req, &id))) {
+		fprintf(stderr, "pingpong: %s\n", rs_strerror(rc));
+		return 1;
+	}
+	struct rs_event ev;
+	while ((rc = rs_next(c, &ev, -1)) == RS_OK && ev.type != RS_EV_DONE && ev.type != RS_EV_ERROR) {
+		if (ev.type == RS_EV_DELTA) {
+			deltas++;
+			bytes += ev.text_len;
+		}
+	}
+	double s = (double)(pp_now() - t0) / 1e9;
+	printf("%-34s %.2f M DELTA/s (%llu events, %llu bytes in %.3f s)\n",
+	       "sidecar one stream, unpaced", (double)deltas / s / 1e6,
+	       (unsigned long long)deltas, (unsigned long long)bytes, s);
+	rs_close(c);
+	return rc == RS_OK && ev.type == RS_EV_DONE ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 100000;
@@ -221,6 +259,8 @@ int main(int argc, char **argv)
 		return pp_floor(n);
 	if (argc > 1 && !strcmp(argv[1], "sidecar"))
 		return pp_sidecar(n);
-	fprintf(stderr, "usage: pingpong floor|sidecar [N]\n");
+	if (argc > 1 && !strcmp(argv[1], "stream"))
+		return pp_stream(n);
+	fprintf(stderr, "usage: pingpong floor|sidecar|stream [N]\n");
 	return 2;
 }

@@ -14,4 +14,5 @@ export RINGSIDE_SOCKET="$dir/rs.sock"
 pid=$!
 for _ in $(seq 100); do [ -S "$RINGSIDE_SOCKET" ] && break; sleep 0.05; done
 "$build/pingpong" sidecar 20000
+"$build/pingpong" stream 2000000
 echo "sidecar: $(grep -E 'VmRSS' /proc/$pid/status | tr -s ' ')"
