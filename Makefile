@@ -24,7 +24,7 @@ CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 
-PKGS_SIDECAR := liburing jansson libfyaml
+PKGS_SIDECAR := liburing jansson libfyaml libcurl
 CFLAGS_DEPS  = $(shell pkg-config --cflags $(PKGS_SIDECAR) 2>/dev/null)
 LIBS_SIDECAR = $(shell pkg-config --libs $(PKGS_SIDECAR) 2>/dev/null)
 LIBS_TEST    = $(shell pkg-config --libs criterion 2>/dev/null)
@@ -43,11 +43,13 @@ CHAT        := $(BUILD)/ringside-chat
 LIBA        := $(BUILD)/libringside.a
 LIBSO       := $(BUILD)/libringside.so
 PINGPONG    := $(BUILD)/pingpong
+MOCKLLM     := $(BUILD)/mockllm
+MOCKLLM_SRC := $(wildcard bench/mockllm/*.c)
 UNIT        := $(BUILD)/test-unit
 E2E         := $(BUILD)/test-e2e
 
 .PHONY: all deps run test unit e2e bench clean install check-deps
-all: check-deps $(RINGSIDE) $(CHAT) $(LIBA) $(LIBSO)
+all: check-deps $(RINGSIDE) $(CHAT) $(LIBA) $(LIBSO) $(MOCKLLM)
 
 # ---- dependencies -----------------------------------------------------------
 deps:
@@ -106,6 +108,10 @@ $(E2E): $(call obj,$(E2E_SRC) $(SHM_SRC)) $(LIBA)
 $(PINGPONG): $(call obj,bench/pingpong.c $(SHM_SRC)) $(LIBA)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^
 
+# mockllm: a fake provider server for tests and benchmarks (libc + jansson).
+$(MOCKLLM): $(call obj,$(MOCKLLM_SRC))
+	$(CC) $(LDFLAGS_SAN) -pthread -o $@ $^ $(shell pkg-config --libs jansson)
+
 # ---- entry points ------------------------------------------------------------
 run: all
 	./$(RINGSIDE)
@@ -114,7 +120,7 @@ unit: check-deps $(UNIT)
 	tests/run.sh ./$(UNIT) --jobs 2
 
 e2e: all $(E2E)
-	RINGSIDE_BIN=$(abspath $(RINGSIDE)) RINGSIDE_CHAT=$(abspath $(CHAT)) \
+	RINGSIDE_BIN=$(abspath $(RINGSIDE)) RINGSIDE_CHAT=$(abspath $(CHAT)) RINGSIDE_MOCKLLM=$(abspath $(MOCKLLM)) \
 	RINGSIDE_LIBA=$(abspath $(LIBA)) RINGSIDE_LIBSO=$(abspath $(LIBSO)) tests/run.sh ./$(E2E) --jobs 2
 
 test: deps

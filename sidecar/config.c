@@ -6,7 +6,8 @@
  * known keys (struct cfg_ld_field), read by one generic walker in
  * config_load.c that has the key path and line in hand for every error. What
  * a table cannot say (provider kinds, names as keys, cross-references) is
- * here. Scalar forms live in config_value.c, the YAML writer in config_dump.c.
+ * here; a provider's kinds and keys are in config_provider.c. Scalar forms
+ * live in config_value.c, the YAML writer in config_dump.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,58 +21,101 @@
 #include "config_load.h"
 #include "ring.h"		/* RING_MIN_SIZE, RING_MAX_SIZE */
 
-#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char embedded_yaml[] =
-	"# ringside built-in configuration: what runs when no file is given.\n"
-	"# It reaches no network and needs no keys: the only provider is the\n"
-	"# in-process mock, so `make run` and the tests work on any machine.\n"
-	"listen:\n"
-	"  mode: \"0660\"           # socket path: $RINGSIDE_SOCKET or the per-user default\n"
-	"limits:\n"
-	"  max_clients: 256\n"
-	"  submit_ring: 256KiB     # client -> sidecar, per client\n"
-	"  event_ring: 1MiB        # sidecar -> client, per client\n"
-	"  max_request: 8MiB\n"
-	"  max_streams_per_client: 1024\n"
-	"  spin_us: 50             # busy-poll before sleeping: a sleeping hop costs ~30us here\n"
-	"  handshake_timeout: 5s\n"
-	"  default_deadline: 10m\n"
-	"log:\n"
-	"  level: info\n"
-	"providers:\n"
-	"  mock:\n"
-	"    kind: mock\n"
-	"    ttft: 5ms             # time to first token\n"
+/*
+ * The built-in configuration. The mock provider and its alias are always
+ * there, first, so `make run` and the tests work on any machine with no
+ * network and no keys. Each of OPENAI_API_KEY, ANTHROPIC_API_KEY and
+ * GEMINI_API_KEY that is set (and not empty) adds that provider, its key
+ * read from the variable, and two aliases. The eight texts are put together
+ * at compile time and picked at each load, so what --dump-config shows is
+ * what the environment gave.
+ */
+#define EMB_HEAD \
+	"# ringside built-in configuration: what runs when no file is given.\n" \
+	"# The in-process mock reaches no network and needs no keys. Each of\n" \
+	"# OPENAI_API_KEY, ANTHROPIC_API_KEY and GEMINI_API_KEY that is set\n" \
+	"# adds that provider (its key read from the variable) and two aliases.\n" \
+	"listen:\n" \
+	"  mode: \"0660\"           # socket path: $RINGSIDE_SOCKET or the per-user default\n" \
+	"limits:\n" \
+	"  max_clients: 256\n" \
+	"  submit_ring: 256KiB     # client -> sidecar, per client\n" \
+	"  event_ring: 1MiB        # sidecar -> client, per client\n" \
+	"  max_request: 8MiB\n" \
+	"  max_streams_per_client: 1024\n" \
+	"  spin_us: 50             # busy-poll before sleeping: a sleeping hop costs ~30us here\n" \
+	"  handshake_timeout: 5s\n" \
+	"  default_deadline: 10m\n" \
+	"log:\n" \
+	"  level: info\n" \
+	"providers:\n" \
+	"  mock:\n" \
+	"    kind: mock\n" \
+	"    ttft: 5ms             # time to first token\n" \
 	"    token_interval: 2ms   # time between tokens\n"
-	"models:\n"
-	"  mock:\n"
-	"    provider: mock\n"
-	"    model: echo\n";
+#define EMB_PROVIDER(kind, var) \
+	"  " kind ":\n" \
+	"    kind: " kind "\n" \
+	"    api_key: \"${" var "}\"\n"
+#define EMB_OPENAI_P EMB_PROVIDER("openai", "OPENAI_API_KEY")
+#define EMB_ANTHROPIC_P EMB_PROVIDER("anthropic", "ANTHROPIC_API_KEY")
+#define EMB_GEMINI_P EMB_PROVIDER("gemini", "GEMINI_API_KEY")
+#define EMB_MODELS \
+	"models:\n" \
+	"  mock:\n" \
+	"    provider: mock\n" \
+	"    model: echo\n"
+#define EMB_ALIAS(alias, provider, model) \
+	"  " alias ":\n" \
+	"    provider: " provider "\n" \
+	"    model: " model "\n"
+#define EMB_OPENAI_M \
+	EMB_ALIAS("gpt-4o-mini", "openai", "gpt-4o-mini") \
+	EMB_ALIAS("gpt-4o", "openai", "gpt-4o")
+#define EMB_ANTHROPIC_M \
+	EMB_ALIAS("claude-sonnet", "anthropic", "claude-sonnet-4-5") \
+	EMB_ALIAS("claude-haiku", "anthropic", "claude-haiku-4-5")
+#define EMB_GEMINI_M \
+	EMB_ALIAS("gemini-flash", "gemini", "gemini-2.5-flash") \
+	EMB_ALIAS("gemini-pro", "gemini", "gemini-2.5-pro")
+#define EMB_NONE_P ""
+#define EMB_NONE_M ""
+#define EMB(o, a, g) \
+	EMB_HEAD EMB_##o##_P EMB_##a##_P EMB_##g##_P \
+	EMB_MODELS EMB_##o##_M EMB_##a##_M EMB_##g##_M
+
+/* Indexed by which variables are set: 1 OpenAI, 2 Anthropic, 4 Gemini. */
+static const char *const embedded_yaml[] = {
+	EMB(NONE, NONE, NONE), EMB(OPENAI, NONE, NONE),
+	EMB(NONE, ANTHROPIC, NONE), EMB(OPENAI, ANTHROPIC, NONE),
+	EMB(NONE, NONE, GEMINI), EMB(OPENAI, NONE, GEMINI),
+	EMB(NONE, ANTHROPIC, GEMINI), EMB(OPENAI, ANTHROPIC, GEMINI),
+};
+
+static unsigned env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v;
+}
 
 const char *cfg_embedded_default(void)
 {
-	return embedded_yaml;
+	return embedded_yaml[env_set("OPENAI_API_KEY") | env_set("ANTHROPIC_API_KEY") << 1 |
+			     env_set("GEMINI_API_KEY") << 2];
 }
 
 int cfg_load_embedded(struct cfg *out, char *err, size_t errlen)
 {
-	return cfg_load_string("<embedded>", embedded_yaml, sizeof(embedded_yaml) - 1, out,
-			       err, errlen);
+	const char *yaml = cfg_embedded_default();
+
+	return cfg_load_string("<embedded>", yaml, strlen(yaml), out, err, errlen);
 }
 
-static const char *const kind_names[] = { [CFG_KIND_MOCK] = "mock" };
 static const char *const level_names[] = {
 	[CFG_LOG_DEBUG] = "debug", [CFG_LOG_INFO] = "info",
 	[CFG_LOG_WARN] = "warn", [CFG_LOG_ERROR] = "error",
 };
-
-const char *cfg_kind_name(enum cfg_kind k)
-{
-	if ((size_t)k < N_ELEMS(kind_names) && kind_names[k])
-		return kind_names[k];
-	return "?";
-}
 
 const char *cfg_log_level_name(enum cfg_log_level l)
 {
@@ -91,12 +135,6 @@ const char *cfg_log_level_name(enum cfg_log_level l)
 
 static int ld_providers(struct cfg_ld *ld, struct fy_node *n, int line, const char *path);
 static int ld_models(struct cfg_ld *ld, struct fy_node *n, int line, const char *path);
-
-#define FIELD(st, member, key, type, lo, hi) \
-	{ key, type, offsetof(st, member), sizeof(((st *)0)->member), lo, hi, 0, NULL, 0, NULL }
-#define SECTION(key, fields) \
-	{ key, CFG_LT_SECTION, 0, 0, 0, 0, 0, fields, N_ELEMS(fields), NULL }
-#define CALL(key, fn) { key, CFG_LT_CALL, 0, 0, 0, 0, 0, NULL, 0, fn }
 
 static const struct cfg_ld_field listen_fields[] = {
 	FIELD(struct cfg, listen.socket, "socket", CFG_LT_SOCKET, 0, 0),
@@ -134,15 +172,6 @@ static const struct cfg_ld_field top_fields[] = {
 	CALL("models", ld_models),
 };
 
-/* `kind` is read before this table is chosen; it is listed so that it is not
- * an unknown key. Each later kind gets a table of its own. */
-static const struct cfg_ld_field mock_fields[] = {
-	FIELD(struct cfg_provider, kind, "kind", CFG_LT_SKIP, 0, 0),
-	FIELD(struct cfg_provider, mock_ttft_us, "ttft", CFG_LT_US, 0, UINT32_MAX),
-	FIELD(struct cfg_provider, mock_interval_us, "token_interval", CFG_LT_US,
-	      0, UINT32_MAX),
-};
-
 static const struct cfg_ld_field model_fields[] = {
 	FIELD(struct cfg_model, provider, "provider", CFG_LT_NAME, 0, 0),
 	FIELD(struct cfg_model, model, "model", CFG_LT_NAME, 0, 0),
@@ -174,42 +203,12 @@ static size_t provider_index(const struct cfg *c, const char *name, size_t len)
 	return SIZE_MAX;
 }
 
-/* The kind decides which keys are valid and it may come last, so it is read
- * first. Returns the field table for the kind. */
-static int ld_kind(struct cfg_ld *ld, struct cfg_provider *p, struct fy_node *map,
-		   const char *path, const struct cfg_ld_field **fields, size_t *n_fields)
-{
-	struct fy_node *val;
-	char sub[CFG_LD_PATH], shown[CFG_LD_SHOW];
-	const char *s;
-	size_t len;
-	int line = p->line, ret;
-
-	if (!cfg_ld_lookup(map, "kind", &val, &line))
-		return cfg_ld_fail(ld, p->line, path, "missing key 'kind' (known: mock)");
-	cfg_ld_subpath(sub, sizeof(sub), path, "kind", 4);
-	if ((ret = cfg_ld_scalar(ld, &val, line, sub, &s, &len)))
-		return ret;
-	if (len == 4 && memcmp(s, "mock", 4) == 0) {
-		p->kind = CFG_KIND_MOCK;
-		p->mock_ttft_us = 5000;
-		p->mock_interval_us = 2000;
-		*fields = mock_fields;
-		*n_fields = N_ELEMS(mock_fields);
-		return 0;
-	}
-	cfg_ld_show(shown, sizeof(shown), s, len);
-	return cfg_ld_fail(ld, line, sub, "unknown kind '%s' (known: mock)", shown);
-}
-
 static int ld_provider(struct cfg_ld *ld, void *ctx, const char *key, size_t klen,
 		       int kline, struct fy_node *val, const char *path)
 {
 	struct cfg *c = ld->c;
 	struct cfg_provider *p = &c->providers[c->n_providers];
-	const struct cfg_ld_field *fields;
 	char sub[CFG_LD_PATH], shown[CFG_LD_SHOW];
-	size_t n_fields;
 	int ret;
 
 	(void)ctx;
@@ -226,9 +225,7 @@ static int ld_provider(struct cfg_ld *ld, void *ctx, const char *key, size_t kle
 	cfg_ld_subpath(sub, sizeof(sub), path, key, klen);
 	if ((ret = cfg_ld_mapping(ld, &val, kline, sub, 0)))
 		return ret;
-	if ((ret = ld_kind(ld, p, val, sub, &fields, &n_fields)))
-		return ret;
-	return cfg_ld_section(ld, val, kline, sub, fields, n_fields, p);
+	return cfg_ld_provider(ld, p, val, sub);
 }
 
 static int ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, int kline,
@@ -270,7 +267,7 @@ static void free_providers(struct cfg *c)
 	size_t i;
 
 	for (i = 0; i < c->n_providers; i++)
-		free(c->providers[i].name);
+		cfg_ld_provider_free(&c->providers[i]);
 	free(c->providers);
 	c->providers = NULL;
 	c->n_providers = 0;
@@ -431,6 +428,9 @@ int cfg_load_file(const char *path, struct cfg *out, char *err, size_t errlen)
 	}
 	ret = cfg_load_string(path, buf, len, out, err, errlen);
 out:
+	/* The text may hold a key written literally. */
+	if (buf)
+		explicit_bzero(buf, len);
 	free(buf);
 	close(fd);
 	return ret;

@@ -31,11 +31,52 @@
 /* Provider adapters. Values are stable: later kinds are appended. */
 enum cfg_kind {
 	CFG_KIND_MOCK = 1,	/* in-process fake: echoes, no network, no keys */
+	CFG_KIND_OPENAI,	/* chat.completions; any OpenAI-compatible server */
+	CFG_KIND_AZURE,		/* Azure OpenAI: deployment URLs, api-key header */
+	CFG_KIND_ANTHROPIC,	/* Messages API */
+	CFG_KIND_GEMINI,	/* generateContent / streamGenerateContent */
+	CFG_KIND_OLLAMA,	/* native /api/chat, NDJSON */
 };
 
 enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR };
 
-/* One upstream provider, `providers.NAME` in the file. */
+/*
+ * One upstream provider, `providers.NAME` in the file. `kind` (required)
+ * picks the adapter and the keys allowed; a key of another kind is an
+ * unknown key. kind mock takes only ttft and token_interval. The HTTP kinds
+ * (openai, azure, anthropic, gemini, ollama) take:
+ *
+ *   base_url      http:// or https:// URL with a host, optional port and
+ *                 path; no user:password@, ?query or #fragment; trailing
+ *                 slashes dropped. http:// only to a loopback host
+ *                 (127.0.0.0/8, ::1, localhost) unless allow_insecure_http.
+ *                 Defaults: openai https://api.openai.com/v1, anthropic
+ *                 https://api.anthropic.com, gemini
+ *                 https://generativelanguage.googleapis.com/v1beta, ollama
+ *                 http://127.0.0.1:11434; azure has none (required:
+ *                 https://RESOURCE.openai.azure.com).
+ *   api_key       the key itself, or "${NAME}": the value of environment
+ *                 variable NAME, which must be set and non-empty.
+ *   api_key_file  a file holding the key (one trailing newline dropped),
+ *                 read at load; not with api_key. One of the two is
+ *                 required for azure, anthropic and gemini, and for openai
+ *                 unless base_url is loopback or allow_insecure_http is
+ *                 true; optional for ollama. A key is printable ASCII
+ *                 without spaces (it goes into a header as it is).
+ *   api_version   azure (api-version, default 2024-10-21) and anthropic
+ *                 (anthropic-version, default 2023-06-01) only.
+ *   ca_file       PEM CA bundle for TLS instead of the system store; must
+ *                 be a readable file with a certificate in it at load.
+ *   max_connections      pooled connections, 1..4096, default 64
+ *   connect_timeout      default 10s
+ *   first_chunk_timeout  request sent to first byte of the answer, default 1m
+ *   idle_timeout         between chunks, default 1m
+ *   total_timeout        whole request, default 10m
+ *   allow_insecure_http  true or false (default): allow http:// to any host
+ *
+ * api_key_file and ca_file are opened as given (relative to the working
+ * directory). Errors name a variable or a path, never a key.
+ */
 struct cfg_provider {
 	char *name;
 	enum cfg_kind kind;
@@ -43,6 +84,20 @@ struct cfg_provider {
 	/* kind mock: */
 	uint32_t mock_ttft_us;		/* `ttft`: time to first token, default 5ms */
 	uint32_t mock_interval_us;	/* `token_interval`: between tokens, default 2ms */
+	/* HTTP kinds: */
+	char *base_url;			/* no trailing slash */
+	char *api_key;			/* resolved secret or NULL: never log or dump it */
+	char *api_version;		/* azure api-version / anthropic-version */
+	char *ca_file;			/* PEM bundle, or NULL for the system store */
+	uint32_t max_connections;
+	uint32_t connect_timeout_ms;
+	uint32_t first_chunk_timeout_ms;
+	uint32_t idle_timeout_ms;	/* between chunks */
+	uint32_t total_timeout_ms;
+	int allow_insecure_http;
+	/* Where api_key came from, for cfg_dump; both NULL for a literal key. */
+	char *api_key_env;		/* NAME of `api_key: "${NAME}"` */
+	char *api_key_file;		/* `api_key_file` as written */
 };
 
 /* One model alias clients ask for, `models.ALIAS` in the file. */
@@ -93,8 +148,14 @@ int cfg_load_file(const char *path, struct cfg *out, char *err, size_t errlen);
 int cfg_load_string(const char *name, const char *yaml, size_t len,
 		    struct cfg *out, char *err, size_t errlen);
 
-/* The YAML text of the built-in config: one mock provider and one model alias
- * `mock`, so `ringside` runs with no file, no network and no keys. */
+/* The YAML text of the built-in config for the current environment: the mock
+ * provider and model alias `mock`, so `ringside` runs with no file, no
+ * network and no keys; plus, for each of OPENAI_API_KEY, ANTHROPIC_API_KEY
+ * and GEMINI_API_KEY that is set and non-empty, that provider (openai,
+ * anthropic, gemini; key "${VAR}") and two aliases: gpt-4o-mini and gpt-4o;
+ * claude-sonnet and claude-haiku (claude-sonnet-4-5, claude-haiku-4-5);
+ * gemini-flash and gemini-pro (gemini-2.5-flash, gemini-2.5-pro). Static
+ * text: the pointer stays valid. */
 const char *cfg_embedded_default(void);
 /* cfg_load_string of that text, named "<embedded>". */
 int cfg_load_embedded(struct cfg *out, char *err, size_t errlen);
@@ -108,9 +169,15 @@ void cfg_free(struct cfg *c);
 const struct cfg_model *cfg_find_model(const struct cfg *c, const char *alias,
 				       size_t alias_len);
 
+/* 1 when the provider's base_url host is 127.0.0.0/8, ::1 or localhost (so
+ * plain http and no key are normal), else 0; 0 for kind mock. */
+int cfg_provider_is_loopback(const struct cfg_provider *p);
+
 /* Write the effective config (defaults filled in) as YAML that loads back to
- * the same values. Secrets, once providers have them, are never written.
- * Returns 0 or -EIO. */
+ * the same values. Keys are never written: api_key: "${NAME}" and
+ * api_key_file: PATH are, and load back to the same key (given the same
+ * environment and file); a literal key is written as api_key: "<redacted>",
+ * which the loader refuses. Returns 0 or -EIO. */
 int cfg_dump(const struct cfg *c, FILE *f);
 
 /* Names as written in YAML ("mock", "info"), for dumps and log lines. */

@@ -5,7 +5,10 @@
  * Every value is written, defaults included, in the same units the loader
  * reads, so the output loads back to an equal config. Names and paths are
  * always double-quoted: a provider called "null", "0660" or "a: b" must stay
- * a string. Provider secrets, once there are any, are never written.
+ * a string. A provider's key is never written: what is written is where it
+ * came from, "${NAME}" or api_key_file, which loads back to the same key; a
+ * key given literally becomes "<redacted>", which the loader refuses, so a
+ * dump is never mistaken for a working config with a fake key in it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -56,6 +59,37 @@ static void dump_duration_us(FILE *f, const char *indent, const char *key, uint6
 	fprintf(f, "%s%s: %s\n", indent, key, buf);
 }
 
+static void dump_key_str(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, "    %s: ", key);
+	dump_str(f, s);
+	fputc('\n', f);
+}
+
+/* An HTTP provider's keys in the loader's order: each value, and for the
+ * key, its source. */
+static void dump_http(FILE *f, const struct cfg_provider *p)
+{
+	dump_key_str(f, "base_url", p->base_url);
+	if (p->api_key_env)
+		fprintf(f, "    api_key: \"${%s}\"\n", p->api_key_env);
+	else if (p->api_key_file)
+		dump_key_str(f, "api_key_file", p->api_key_file);
+	else if (p->api_key)
+		fputs("    api_key: \"<redacted>\"\n", f);
+	if (p->api_version)
+		dump_key_str(f, "api_version", p->api_version);
+	if (p->ca_file)
+		dump_key_str(f, "ca_file", p->ca_file);
+	fprintf(f, "    max_connections: %u\n", p->max_connections);
+	dump_duration_us(f, "    ", "connect_timeout", (uint64_t)p->connect_timeout_ms * 1000);
+	dump_duration_us(f, "    ", "first_chunk_timeout",
+			 (uint64_t)p->first_chunk_timeout_ms * 1000);
+	dump_duration_us(f, "    ", "idle_timeout", (uint64_t)p->idle_timeout_ms * 1000);
+	dump_duration_us(f, "    ", "total_timeout", (uint64_t)p->total_timeout_ms * 1000);
+	fprintf(f, "    allow_insecure_http: %s\n", p->allow_insecure_http ? "true" : "false");
+}
+
 int cfg_dump(const struct cfg *c, FILE *f)
 {
 	size_t i;
@@ -99,6 +133,8 @@ int cfg_dump(const struct cfg *c, FILE *f)
 		if (p->kind == CFG_KIND_MOCK) {
 			dump_duration_us(f, "    ", "ttft", p->mock_ttft_us);
 			dump_duration_us(f, "    ", "token_interval", p->mock_interval_us);
+		} else {
+			dump_http(f, p);
 		}
 	}
 

@@ -1,7 +1,8 @@
 /*
  * config_field.c — reading one known key's value into the config: numbers
- * with units and bounds, names, the socket path, the group; and the walker
- * that matches a mapping's keys against a field table. See config_load.h.
+ * with units and bounds, names, free text, booleans, the socket path, the
+ * group; and the walker that matches a mapping's keys against a field
+ * table. See config_load.h.
  */
 #include <errno.h>
 #include <grp.h>
@@ -176,6 +177,39 @@ static int ld_string(struct cfg_ld *ld, const struct cfg_ld_field *f, const char
 	return 0;
 }
 
+/* Free text kept as written, f->min..f->max bytes. An OPAQUE value may be a
+ * key or a URL with a credential in it, so messages say "the value" and
+ * never show it; a value it replaces is wiped before it is freed. */
+static int ld_text(struct cfg_ld *ld, const struct cfg_ld_field *f, const char *s,
+		   size_t len, int line, const char *path, void *base)
+{
+	char shown[CFG_LD_SHOW], what[CFG_LD_SHOW + 2], **dst = ld_at(base, f->off), *copy;
+	size_t i;
+
+	if (f->type == CFG_LT_OPAQUE) {
+		snprintf(what, sizeof(what), "the value");
+	} else {
+		cfg_ld_show(shown, sizeof(shown), s, len);
+		snprintf(what, sizeof(what), "'%s'", shown);
+	}
+	if (len == 0 && f->min > 0)
+		return cfg_ld_fail(ld, line, path, "the value is empty");
+	if (len > f->max)
+		return cfg_ld_fail(ld, line, path, "%s is %zu bytes long (max %llu)", what, len,
+				   (unsigned long long)f->max);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return cfg_ld_fail(ld, line, path, "%s contains a control character",
+					   what);
+	if (!(copy = strndup(s, len)))
+		return cfg_ld_nomem(ld);
+	if (*dst && f->type == CFG_LT_OPAQUE)
+		explicit_bzero(*dst, strlen(*dst));
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
 static int ld_value(struct cfg_ld *ld, const struct cfg_ld_field *f, struct fy_node *val,
 		    int line, const char *path, void *base)
 {
@@ -233,6 +267,14 @@ static int ld_value(struct cfg_ld *ld, const struct cfg_ld_field *f, struct fy_n
 	case CFG_LT_GROUP:
 	case CFG_LT_NAME:
 		return ld_string(ld, f, s, len, line, path, base);
+	case CFG_LT_TEXT:
+	case CFG_LT_OPAQUE:
+		return ld_text(ld, f, s, len, line, path, base);
+	case CFG_LT_BOOL:
+		if (cfg_parse_bool(s, len, (int *)ld_at(base, f->off), &why) == 0)
+			return 0;
+		cfg_ld_show(shown, sizeof(shown), s, len);
+		return cfg_ld_fail(ld, line, path, "'%s' %s", shown, why);
 	default:
 		return ld_number(ld, f, s, len, line, path, ld_at(base, f->off));
 	}
@@ -243,6 +285,22 @@ struct ld_section_ctx {
 	size_t n_fields;
 	void *base;
 };
+
+/* Whether an unknown key may be quoted (see cfg_ld.shown_key_max). */
+static int ld_key_showable(const struct cfg_ld *ld, const char *key, size_t klen)
+{
+	size_t i;
+
+	if (!ld->shown_key_max)
+		return 1;
+	if (klen > ld->shown_key_max)
+		return 0;
+	for (i = 0; i < klen; i++)
+		if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z') ||
+		      (key[i] >= '0' && key[i] <= '9') || key[i] == '_' || key[i] == '-'))
+			return 0;
+	return 1;
+}
 
 /* An unknown key: suggest the nearest known one, else list them all. */
 static int ld_unknown_key(struct cfg_ld *ld, const struct ld_section_ctx *sc,
@@ -260,6 +318,9 @@ static int ld_unknown_key(struct cfg_ld *ld, const struct ld_section_ctx *sc,
 		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 			 i ? ", " : "", sc->fields[i].key);
 	}
+	if (!ld_key_showable(ld, key, klen))
+		return cfg_ld_fail(ld, line, path, "unknown key, not shown as it may hold a "
+				   "secret (known: %s)", known);
 	cfg_ld_show(shown, sizeof(shown), key, klen);
 	if (best <= LD_SUGGEST_DIST && best < klen)
 		return cfg_ld_fail(ld, line, path, "unknown key '%s' (did you mean '%s'?)",

@@ -108,9 +108,28 @@ static void ld_diag_out(struct fy_diag *diag, void *user, const char *buf, size_
 	ld->diag_msg[n] = '\0';
 }
 
+/* The token a parser error points at, if it may be shown. A scalar may be a
+ * value, and an API key written in the file is exactly what an unterminated
+ * quote swallows; an input marker is a raw span of the text. So only
+ * structure ('-', ']'), anchor and alias names, and the scalar of a
+ * duplicate key (a name) are shown; the line says where the rest is. */
+static const char *ld_error_token(const struct fy_diag_error *e, size_t *len)
+{
+	enum fy_token_type type;
+
+	*len = 0;
+	if (!e->fyt)
+		return NULL;
+	type = fy_token_get_type(e->fyt);
+	if (type > FYTT_SCALAR ||
+	    (type == FYTT_SCALAR && (!e->msg || strcmp(e->msg, "duplicate key") != 0)))
+		return NULL;
+	return fy_token_get_text(e->fyt, len);
+}
+
 /* The parser failed: report its first error with its line. libfyaml's
  * messages are short phrases ("duplicate key"), so the token it points at is
- * added when there is one. */
+ * added when it may be shown. */
 static int ld_syntax_error(struct cfg_ld *ld)
 {
 	struct fy_diag_error *e;
@@ -122,7 +141,7 @@ static int ld_syntax_error(struct cfg_ld *ld)
 	while ((e = fy_diag_errors_iterate(ld->diag, &it))) {
 		if (e->type < FYET_ERROR)
 			continue;
-		t = e->fyt ? fy_token_get_text(e->fyt, &tlen) : NULL;
+		t = ld_error_token(e, &tlen);
 		if (t && tlen) {
 			cfg_ld_show(shown, sizeof(shown), t, tlen);
 			return cfg_ld_fail(ld, e->line, "", "invalid YAML: %s ('%s')",

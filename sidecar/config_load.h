@@ -33,6 +33,10 @@ struct cfg_ld {
 	struct fy_parser *fyp;
 	struct fy_document *doc;
 	char diag_msg[160];		/* first uncollected libfyaml message */
+	/* Non-zero while a mapping that may hold secrets is read: an unknown
+	 * key is quoted only if it is at most this long and made of letters,
+	 * digits, '_' and '-', i.e. looks like a key name and not a value. */
+	size_t shown_key_max;
 };
 
 /* How a known key's value is read and where it goes. */
@@ -47,6 +51,9 @@ enum cfg_ld_type {
 	CFG_LT_SOCKET,		/* absolute socket path; empty or null = default */
 	CFG_LT_GROUP,		/* group name or gid, resolved now; null = unchanged */
 	CFG_LT_NAME,		/* provider or model name */
+	CFG_LT_TEXT,		/* free text, no control bytes, min..max bytes long */
+	CFG_LT_OPAQUE,		/* the same, never shown in messages (keys, URLs) */
+	CFG_LT_BOOL,		/* true or false, stored as int 1 or 0 */
 	CFG_LT_SKIP,		/* read elsewhere (a provider's kind) */
 	CFG_LT_SECTION,		/* nested mapping with its own field table */
 	CFG_LT_CALL,		/* anything else: a function */
@@ -63,12 +70,20 @@ struct cfg_ld_field {
 	const char *key;
 	enum cfg_ld_type type;
 	size_t off, size;	/* target in the struct the table is read into */
-	uint64_t min, max;	/* numbers, in the stored unit */
+	uint64_t min, max;	/* numbers, in the stored unit; text, its length */
 	size_t aux;		/* CFG_LT_GROUP: offset of the gid_t */
 	const struct cfg_ld_field *fields;	/* CFG_LT_SECTION */
 	size_t n_fields;
 	cfg_ld_call_fn call;	/* CFG_LT_CALL */
 };
+
+/* Field tables: FIELD(struct, member, "key", CFG_LT_*, min, max). */
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define FIELD(st, member, key, type, lo, hi) \
+	{ key, type, offsetof(st, member), sizeof(((st *)0)->member), lo, hi, 0, NULL, 0, NULL }
+#define SECTION(key, fields) \
+	{ key, CFG_LT_SECTION, 0, 0, 0, 0, 0, fields, N_ELEMS(fields), NULL }
+#define CALL(key, fn) { key, CFG_LT_CALL, 0, 0, 0, 0, 0, NULL, 0, fn }
 
 /* Parse the text; on success *root is the document's non-empty root. The
  * document stays alive (strings point into it) until cfg_ld_done. */
@@ -121,5 +136,13 @@ int cfg_ld_section(struct cfg_ld *ld, struct fy_node *n, int line, const char *p
  * bytes, no control characters (names end up in log lines). */
 int cfg_ld_check_name(struct cfg_ld *ld, const char *s, size_t len, int line,
 		      const char *path, const char *what);
+
+/* config_provider.c: read `providers.NAME` (map, already a mapping) into p,
+ * whose name and line are set: the kind, that kind's keys, defaults, and
+ * the rules across keys; secrets are resolved here. */
+int cfg_ld_provider(struct cfg_ld *ld, struct cfg_provider *p, struct fy_node *map,
+		    const char *path);
+/* Free what cfg_ld_provider (and the name) allocated; the key is wiped. */
+void cfg_ld_provider_free(struct cfg_provider *p);
 
 #endif

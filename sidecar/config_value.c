@@ -1,7 +1,9 @@
 /*
  * config_value.c — counts, sizes, durations and modes as config text.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +157,135 @@ int cfg_parse_mode(const char *s, size_t len, unsigned *out, const char **why)
 		}
 	}
 	*out = v;
+	return 0;
+}
+
+int cfg_parse_bool(const char *s, size_t len, int *out, const char **why)
+{
+	static const char *const names[] = { "false", "False", "FALSE", "true", "True", "TRUE" };
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(names); i++) {
+		if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
+			*out = i >= 3;
+			return 0;
+		}
+	}
+	*why = "is not true or false";
+	return -EINVAL;
+}
+
+/* Host names as curl and resolvers take them; '_' appears in container and
+ * compose service names. Anything else (%-escapes, '\\') is refused. */
+static int url_host_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
+}
+
+/* A literal's text as a C string for inet_pton: 0 if it cannot be one. */
+static int url_addr_text(const char *s, size_t len, char *buf, size_t size)
+{
+	if (len == 0 || len >= size)
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return 1;
+}
+
+int cfg_parse_url(const char *s, size_t len, struct cfg_url *u, const char **why)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
+	const char *close;
+	uint64_t port;
+	size_t i, a, p, auth_end;
+
+	memset(u, 0, sizeof(*u));
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
+			*why = "contains a space, a control or a non-ASCII character";
+			return -EINVAL;
+		}
+	}
+	if (len >= 8 && strncasecmp(s, "https://", 8) == 0) {
+		u->https = 1;
+		a = 8;
+	} else if (len >= 7 && strncasecmp(s, "http://", 7) == 0) {
+		a = 7;
+	} else {
+		*why = "does not start with http:// or https://";
+		return -EINVAL;
+	}
+	u->rest_off = a;
+	for (auth_end = a; auth_end < len; auth_end++)
+		if (s[auth_end] == '/' || s[auth_end] == '?' || s[auth_end] == '#')
+			break;
+	/* Userinfo first: it is the mistake that puts a password in the file. */
+	if (memchr(s + a, '@', auth_end - a)) {
+		*why = "contains user:password@ (put the key in api_key or api_key_file)";
+		return -EINVAL;
+	}
+	/* The adapter appends its own path and query to the base. */
+	if (memchr(s, '?', len) || memchr(s, '#', len)) {
+		*why = "has a ?query or #fragment (give scheme, host, port and path only)";
+		return -EINVAL;
+	}
+	if (a < auth_end && s[a] == '[') {
+		close = memchr(s + a, ']', auth_end - a);
+		u->host_off = a + 1;
+		u->host_len = close ? (size_t)(close - (s + a + 1)) : 0;
+		if (!close || !url_addr_text(s + u->host_off, u->host_len, addr, sizeof(addr)) ||
+		    inet_pton(AF_INET6, addr, &a6) != 1) {
+			*why = "has an invalid [IPv6] address";
+			return -EINVAL;
+		}
+		p = (size_t)(close - s) + 1;
+	} else {
+		for (p = a; p < auth_end && s[p] != ':'; p++)
+			if (!url_host_char(s[p])) {
+				*why = "has an invalid host name";
+				return -EINVAL;
+			}
+		u->host_off = a;
+		u->host_len = p - a;
+		if (u->host_len == 0) {
+			*why = "has no host";
+			return -EINVAL;
+		}
+	}
+	if (p < auth_end) {
+		if (s[p] != ':') {
+			*why = "has an invalid [IPv6] address";
+			return -EINVAL;
+		}
+		if (cfg_parse_uint(s + p + 1, auth_end - p - 1, &port, why) ||
+		    port < 1 || port > 65535) {
+			*why = "has an invalid port (1..65535)";
+			return -EINVAL;
+		}
+		u->port = (unsigned)port;
+	}
+	for (u->len = len; u->len > auth_end && s[u->len - 1] == '/'; u->len--)
+		;
+	return 0;
+}
+
+int cfg_host_is_loopback(const char *host, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (len == 9 && strncasecmp(host, "localhost", 9) == 0)
+		return 1;
+	if (!url_addr_text(host, len, addr, sizeof(addr)))
+		return 0;
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 	return 0;
 }
 

@@ -29,6 +29,32 @@ int cfg_parse_duration_us(const char *s, size_t len, uint64_t *out, const char *
  * YAML wrote a string or a number: modes are octal everywhere else too. */
 int cfg_parse_mode(const char *s, size_t len, unsigned *out, const char **why);
 
+/* true or false (also True, TRUE, False, FALSE: YAML 1.2's core schema).
+ * yes/no/on/off are refused rather than guessed at. */
+int cfg_parse_bool(const char *s, size_t len, int *out, const char **why);
+
+/*
+ * A provider's base URL: http:// or https:// (any case), a host (a name of
+ * letters, digits, '-', '.', '_'; an IPv4 address; or an [IPv6] literal),
+ * an optional :port (1..65535) and an optional path. Printable ASCII only;
+ * no user:password@, no ?query, no #fragment. Offsets index s. Since a URL
+ * may carry a credential, *why reads after "the URL", never after the text:
+ * "the URL has no host".
+ */
+struct cfg_url {
+	int https;
+	size_t host_off, host_len;	/* an IPv6 host without its brackets */
+	unsigned port;			/* 0 when not given */
+	size_t rest_off;		/* where the host starts (after "scheme://") */
+	size_t len;			/* length without trailing slashes */
+};
+int cfg_parse_url(const char *s, size_t len, struct cfg_url *u, const char **why);
+
+/* host[0..len) is 127.0.0.0/8, ::1, ::ffff:127.x.y.z or "localhost" (any
+ * case). Strict forms only: "127.1" is not recognised, so a lookalike is
+ * treated as remote, never the other way round. */
+int cfg_host_is_loopback(const char *host, size_t len);
+
 /* Shortest exact rendering: "256KiB", "1000" (bytes); "10m", "1500us". Big
  * enough: CFG_VALUE_BUF. */
 #define CFG_VALUE_BUF 32

@@ -34,10 +34,11 @@ static void hs_refuse(int fd, int status, const char *msg)
 	stats.clients_rejected++;
 }
 
-static void hs_stats(int fd)
+static void hs_stats(struct srv *s, int fd)
 {
-	char buf[4096];
+	char buf[8192];
 	size_t n = stats_render(buf, sizeof buf);
+	n += srv_render_pools(s, buf + n, sizeof buf - n);
 	ssize_t w = send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)w;
 }
@@ -65,7 +66,7 @@ static int hs_process(struct srv *s, int fd)
 		return 0;
 	}
 	if (h.op == PROTO_OP_STATS) {
-		hs_stats(fd);
+		hs_stats(s, fd);
 		return 0;
 	}
 	if (h.op != PROTO_OP_HELLO) {

@@ -47,6 +47,7 @@ int loop_init(struct loop *l, unsigned entries, uint64_t spin_ns)
 	}
 	if (rc)
 		return rc;
+	l->ready = 1;
 	l->spin_ns = spin_ns;
 	l->now = loop_clock_ns();
 	return 0;
@@ -54,7 +55,9 @@ int loop_init(struct loop *l, unsigned entries, uint64_t spin_ns)
 
 void loop_free(struct loop *l)
 {
-	io_uring_queue_exit(&l->ring);
+	if (l->ready)
+		io_uring_queue_exit(&l->ring);
+	l->ready = 0;
 	free(l->heap);
 	l->heap = NULL;
 }

@@ -49,6 +49,7 @@ struct loop_hooks {
 struct loop {
 	struct io_uring ring;
 	unsigned setup_flags;    /* what the kernel accepted */
+	int ready;               /* ring set up (loop_free may tear it down) */
 	uint64_t now;            /* ns, refreshed every iteration */
 	uint64_t spin_ns;
 	int stop;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "shm/sockpath.h"
+#include "upstream.h"
 
 static void usage(FILE *f)
 {
@@ -102,6 +103,11 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return 1;
 	}
+	if (up_global_init()) {
+		fprintf(stderr, "ringside: libcurl initialisation failed\n");
+		cfg_free(&cfg);
+		return 1;
+	}
 	struct srv srv;
 	rc = srv_init(&srv, &cfg, path);
 	if (rc == 0) {
@@ -114,5 +120,6 @@ int main(int argc, char **argv)
 	}
 	srv_free(&srv);
 	cfg_free(&cfg);
+	up_global_cleanup();
 	return rc ? 1 : 0;
 }

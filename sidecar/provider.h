@@ -31,6 +31,11 @@ struct provider_ops {
 
 const struct provider_ops *provider_ops_for(enum cfg_kind kind);
 
+/* The wire format of an HTTP provider kind; NULL for mock. */
+struct pc_codec;
+const struct pc_codec *pc_codec_for(enum cfg_kind kind);
+
 extern const struct provider_ops provider_mock;
+extern const struct provider_ops provider_http; /* every HTTP kind, via its codec */
 
 #endif

@@ -23,6 +23,7 @@
 #include "ringside.h"
 #include "stats.h"
 #include "stream.h"
+#include "upstream.h"
 
 /* Submission queue entries: enough for a burst of accepts and client ops
  * between two submits; loop_sqe flushes when it runs out anyway. */
@@ -84,10 +85,48 @@ static void srv_flush_dirty(struct srv *s)
 
 /* ---- loop hooks ------------------------------------------------------------- */
 
+struct up_pool *srv_pool(const struct srv *s, const struct cfg_provider *p)
+{
+	size_t i = (size_t)(p - s->cfg->providers);
+	return s->pools && i < s->cfg->n_providers ? s->pools[i] : NULL;
+}
+
+size_t srv_render_pools(const struct srv *s, char *buf, size_t len)
+{
+	size_t n = 0;
+	if (len)
+		buf[0] = 0;
+	for (size_t i = 0; s->pools && i < s->cfg->n_providers; i++) {
+		if (!s->pools[i])
+			continue;
+		const struct up_stats *st = up_pool_stats(s->pools[i]);
+		const char *name = s->cfg->providers[i].name;
+		int w = snprintf(buf + n, len - n,
+				 "upstream_requests{provider=\"%s\"} %llu\n"
+				 "upstream_conns_new{provider=\"%s\"} %llu\n"
+				 "upstream_conns_reused{provider=\"%s\"} %llu\n"
+				 "upstream_failures{provider=\"%s\"} %llu\n"
+				 "upstream_aborted{provider=\"%s\"} %llu\n"
+				 "upstream_active{provider=\"%s\"} %u\n",
+				 name, (unsigned long long)st->requests, name,
+				 (unsigned long long)st->conns_new, name,
+				 (unsigned long long)st->conns_reused, name,
+				 (unsigned long long)st->failures, name,
+				 (unsigned long long)st->aborted, name, st->active);
+		if (w < 0 || (size_t)w >= len - n)
+			break;
+		n += (size_t)w;
+	}
+	return n;
+}
+
 static int srv_poll(void *arg)
 {
 	struct srv *s = arg;
 	int work = 0;
+	for (size_t i = 0; s->pools && i < s->cfg->n_providers; i++)
+		if (s->pools[i])
+			work += up_pool_poll(s->pools[i]);
 	for (struct client *c = s->clients, *next; c; c = next) {
 		next = c->next;
 		work += client_poll(c);
@@ -108,6 +147,9 @@ static int srv_before_sleep(void *arg)
 	atomic_thread_fence(memory_order_seq_cst);
 	for (struct client *c = s->clients; c; c = c->next)
 		if (client_has_work(c))
+			return 1;
+	for (size_t i = 0; s->pools && i < s->cfg->n_providers; i++)
+		if (s->pools[i] && up_pool_pending(s->pools[i]))
 			return 1;
 	return 0;
 }
@@ -325,6 +367,16 @@ int srv_init(struct srv *s, const struct cfg *cfg, const char *sock_path)
 	s->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s->sig_fd < 0)
 		return -errno;
+	s->pools = calloc(cfg->n_providers ? cfg->n_providers : 1, sizeof *s->pools);
+	if (!s->pools)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_providers; i++) {
+		if (cfg->providers[i].kind == CFG_KIND_MOCK)
+			continue;
+		s->pools[i] = up_pool_new(&s->loop, &cfg->providers[i]);
+		if (!s->pools[i])
+			return -ENOMEM;
+	}
 	rc = srv_listen(s, sock_path);
 	if (rc)
 		return rc;
@@ -361,8 +413,17 @@ static void srv_shutdown(struct srv *s)
 	srv_flush_dirty(s);
 	while (s->clients)
 		client_close(s->clients, "sidecar shutting down");
+	/* Streams are gone; their transfers were released. Close the pools:
+	 * curl closes its sockets and their polls come back below. */
+	for (size_t i = 0; s->pools && i < s->cfg->n_providers; i++) {
+		if (s->pools[i])
+			up_pool_poll(s->pools[i]);
+		up_pool_free(s->pools[i]);
+		s->pools[i] = NULL;
+	}
 	uint64_t until = loop_clock_ns() + (uint64_t)SRV_DRAIN_MS * 1000000u;
-	while ((s->n_pending || s->accept_live || s->sig_live) && loop_clock_ns() < until) {
+	while ((s->n_pending || s->accept_live || s->sig_live || up_live_socks()) &&
+	       loop_clock_ns() < until) {
 		struct __kernel_timespec ts = { .tv_nsec = 10 * 1000000 };
 		struct io_uring_cqe *cqe;
 		io_uring_submit_and_wait_timeout(&s->loop.ring, &cqe, 1, &ts, NULL);
@@ -405,5 +466,10 @@ void srv_free(struct srv *s)
 		munmap(s->awake, SEG_PAGE);
 	if (s->awake_fd >= 0)
 		close(s->awake_fd);
+	if (s->pools) {
+		for (size_t i = 0; i < s->cfg->n_providers; i++)
+			up_pool_free(s->pools[i]);
+		free(s->pools);
+	}
 	loop_free(&s->loop);
 }

@@ -14,6 +14,8 @@
 #include "shm/sockpath.h"
 
 struct client;
+struct cfg_provider;
+struct up_pool;
 
 struct srv {
 	struct loop loop;
@@ -35,6 +37,7 @@ struct srv {
 	struct client *dirty;
 	uint64_t next_client_id;
 	int stopping;
+	struct up_pool **pools;       /* per provider index; NULL for mock */
 };
 
 /* Set up everything up to a listening socket. sock_path: the path to use
@@ -52,5 +55,11 @@ void srv_free(struct srv *s);
 void srv_add_client(struct srv *s, struct client *c);
 void srv_remove_client(struct srv *s, struct client *c);
 void srv_mark_dirty(struct srv *s, struct client *c);
+
+/* Per-provider upstream counters as "key value" lines (for STATS). */
+size_t srv_render_pools(const struct srv *s, char *buf, size_t len);
+
+/* The connection pool of an HTTP provider (NULL for mock). */
+struct up_pool *srv_pool(const struct srv *s, const struct cfg_provider *p);
 
 #endif

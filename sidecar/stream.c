@@ -67,8 +67,7 @@ void stream_start(struct stream *s, const struct provider_ops *ops,
 	}
 }
 
-/* Write one frame made of up to three parts. 0, -EAGAIN or -EPIPE. */
-static int stream_write(struct stream *s, uint16_t type, const void *a, size_t alen,
+int stream_emit_frame(struct stream *s, uint16_t type, const void *a, size_t alen,
 			const void *b, size_t blen, const void *c3, size_t clen)
 {
 	struct client *c = s->client;
@@ -110,7 +109,7 @@ int stream_emit_start(struct stream *s, const char *provider, const char *model,
 	struct proto_start h = { .provider_len = (uint16_t)pl, .model_len = (uint16_t)ml,
 				 .flags = cache_hit ? PROTO_START_CACHE_HIT : 0,
 				 .attempt = attempt };
-	return stream_write(s, PROTO_START, &h, sizeof h, provider, pl, model, ml);
+	return stream_emit_frame(s, PROTO_START, &h, sizeof h, provider, pl, model, ml);
 }
 
 int stream_emit_usage(struct stream *s, uint32_t prompt, uint32_t completion,
@@ -119,14 +118,19 @@ int stream_emit_usage(struct stream *s, uint32_t prompt, uint32_t completion,
 	struct proto_usage u = { .prompt_tokens = prompt, .completion_tokens = completion,
 				 .total_tokens = prompt + completion,
 				 .cost_nano_usd = cost_nano_usd };
-	return stream_write(s, PROTO_USAGE, &u, sizeof u, NULL, 0, NULL, 0);
+	return stream_emit_frame(s, PROTO_USAGE, &u, sizeof u, NULL, 0, NULL, 0);
+}
+
+size_t stream_max_payload(const struct stream *s)
+{
+	return s->client->ev.max_payload;
 }
 
 long stream_emit_text(struct stream *s, uint16_t type, const char *text, size_t len)
 {
 	size_t max = s->client->ev.max_payload;
 	size_t n = len < max ? len : max;
-	int rc = stream_write(s, type, text, n, NULL, 0, NULL, 0);
+	int rc = stream_emit_frame(s, type, text, n, NULL, 0, NULL, 0);
 	return rc ? rc : (long)n;
 }
 
@@ -145,11 +149,11 @@ static void stream_write_end(struct stream *s)
 	int rc;
 	if (s->end_type == PROTO_DONE) {
 		struct proto_done d = { .reason_len = s->end_len };
-		rc = stream_write(s, PROTO_DONE, &d, sizeof d, s->end_text, s->end_len, NULL, 0);
+		rc = stream_emit_frame(s, PROTO_DONE, &d, sizeof d, s->end_text, s->end_len, NULL, 0);
 	} else {
 		struct proto_error e = { .code = s->err_code, .http_status = s->http_status,
 					 .retryable = s->retryable, .msg_len = s->end_len };
-		rc = stream_write(s, PROTO_ERROR, &e, sizeof e, s->end_text, s->end_len, NULL, 0);
+		rc = stream_emit_frame(s, PROTO_ERROR, &e, sizeof e, s->end_text, s->end_len, NULL, 0);
 	}
 	if (rc == -EAGAIN)
 		return; /* on the blocked list; stream_flush retries */

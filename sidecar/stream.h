@@ -65,6 +65,14 @@ int stream_emit_start(struct stream *s, const char *provider, const char *model,
 		      uint32_t attempt, int cache_hit);
 int stream_emit_usage(struct stream *s, uint32_t prompt, uint32_t completion,
 		      uint64_t cost_nano_usd);
+/* Any event frame, its payload made of up to three parts (at most the
+ * ring's max payload in all). Same returns as above. */
+int stream_emit_frame(struct stream *s, uint16_t type, const void *a, size_t alen,
+		      const void *b, size_t blen, const void *c, size_t clen);
+
+/* Largest payload one event frame can carry for this stream's client. */
+size_t stream_max_payload(const struct stream *s);
+
 /* DELTA or REASONING text; long text is split over frames. Returns bytes
  * written (> 0, possibly fewer than len), -EAGAIN, or -EPIPE. */
 long stream_emit_text(struct stream *s, uint16_t type, const char *text, size_t len);

@@ -1,0 +1,55 @@
+/*
+ * codec_openai.h — private to the OpenAI codec, shared by its three files:
+ * codec_openai.c (request building, the codec tables), codec_openai_dec.c
+ * (streams and bodies) and codec_openai_err.c (errors). Nothing else
+ * includes it; the public face is pc_openai and pc_azure in pcodec.h.
+ *
+ * OpenAI, Azure OpenAI and the OpenAI-compatible servers (vLLM, TGI's
+ * /v1/chat/completions, llama.cpp, DeepSeek...) answer in the same shape, so
+ * both codecs share one decoder; they differ only in how a request is
+ * addressed and authenticated.
+ *
+ * Internal helpers that may end the reply return 0 to go on, 1 when the
+ * decoder has just ended (an error was reported: nothing more may reach the
+ * sink), or the sink's negative errno.
+ */
+#ifndef RINGSIDE_CODEC_OPENAI_H
+#define RINGSIDE_CODEC_OPENAI_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "pcodec.h"
+
+/* Room for the codec's own error texts; pc_fail keeps 255 bytes of any
+ * message, and ours are one short sentence plus a parser's remark. */
+#define OA_MSG_MAX 200
+
+/* The pcodec entry points (codec_openai_dec.c, codec_openai_err.c). */
+int oa_dec_init(struct pc_dec *d);
+void oa_dec_free(struct pc_dec *d);
+int oa_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		size_t data_len, const struct uev_sink *s);
+int oa_on_end(struct pc_dec *d, const struct uev_sink *s);
+int oa_on_body(struct pc_dec *d, const char *body, size_t len, const struct uev_sink *s);
+int oa_on_error(struct pc_dec *d, int status, const char *body, size_t len,
+		const struct uev_sink *s);
+
+/* codec_openai_err.c, for the decoder: */
+
+/* pc_fail, returning 1 (ended) unless the sink failed. */
+int oa_fail(struct pc_dec *d, const struct uev_sink *s, int code, int status, int retryable,
+	    const char *msg, size_t len);
+/* "malformed WHAT from provider: DETAIL", RS_ERR_UPSTREAM, not retryable. */
+int oa_malformed(struct pc_dec *d, const struct uev_sink *s, const char *what, const char *detail);
+/* Does this 2xx object carry an error instead of a reply? */
+int oa_is_error(json_t *o);
+/* Report the error an object carries (see oa_is_error). */
+int oa_fail_inband(struct pc_dec *d, const struct uev_sink *s, json_t *outer);
+/* An SSE event named "error"; data trimmed, possibly empty. */
+int oa_event_error(struct pc_dec *d, const struct uev_sink *s, const char *data, size_t n);
+/* v is a JSON string equal to str. */
+int oa_str_is(json_t *v, const char *str);
+
+#endif
