@@ -43,6 +43,7 @@ CHAT        := $(BUILD)/ringside-chat
 LIBA        := $(BUILD)/libringside.a
 LIBSO       := $(BUILD)/libringside.so
 PINGPONG    := $(BUILD)/pingpong
+BENCH       := $(BUILD)/ringside-bench
 MOCKLLM     := $(BUILD)/mockllm
 MOCKLLM_SRC := $(wildcard bench/mockllm/*.c)
 UNIT        := $(BUILD)/test-unit
@@ -108,6 +109,9 @@ $(E2E): $(call obj,$(E2E_SRC) $(SHM_SRC)) $(LIBA)
 $(PINGPONG): $(call obj,bench/pingpong.c $(SHM_SRC)) $(LIBA)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^
 
+$(BENCH): $(call obj,bench/ringside-bench.c) $(LIBA)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(shell pkg-config --libs libcurl)
+
 # mockllm: a fake provider server for tests and benchmarks (libc + jansson).
 $(MOCKLLM): $(call obj,$(MOCKLLM_SRC))
 	$(CC) $(LDFLAGS_SAN) -pthread -o $@ $^ $(shell pkg-config --libs jansson)
@@ -126,7 +130,7 @@ e2e: all $(E2E)
 test: deps
 	@$(MAKE) --no-print-directory unit e2e
 
-bench: all $(PINGPONG)
+bench: all $(PINGPONG) $(BENCH)
 	bench/run.sh $(BUILD)
 
 install: all

@@ -69,7 +69,8 @@ enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR };
  *                 be a readable file with a certificate in it at load.
  *   max_connections      pooled connections, 1..4096, default 64
  *   connect_timeout      default 10s
- *   first_chunk_timeout  request sent to first byte of the answer, default 1m
+ *   first_chunk_timeout  request sent to the first content (text, reasoning
+ *                        or a tool call; pings do not count), default 1m
  *   idle_timeout         between chunks, default 1m
  *   total_timeout        whole request, default 10m
  *   allow_insecure_http  true or false (default): allow http:// to any host

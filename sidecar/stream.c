@@ -181,10 +181,12 @@ void stream_end_done(struct stream *s, const char *reason)
 	if (s->ending)
 		return;
 	s->ending = 1;
-	stream_stop_adapter(s);
+	/* Copy first: reason may live in the adapter's state, which stopping
+	 * it frees. */
 	s->end_type = PROTO_DONE;
 	s->end_len = (uint16_t)strnlen(reason, STREAM_END_TEXT - 1);
 	memcpy(s->end_text, reason, s->end_len);
+	stream_stop_adapter(s);
 	stream_write_end(s);
 }
 
@@ -194,7 +196,6 @@ void stream_end_error(struct stream *s, int code, int http_status, int retryable
 	if (s->ending)
 		return;
 	s->ending = 1;
-	stream_stop_adapter(s);
 	s->end_type = PROTO_ERROR;
 	s->err_code = (uint16_t)code;
 	s->http_status = (uint16_t)http_status;
@@ -204,6 +205,9 @@ void stream_end_error(struct stream *s, int code, int http_status, int retryable
 	int n = vsnprintf(s->end_text, sizeof s->end_text, fmt, ap);
 	va_end(ap);
 	s->end_len = (uint16_t)(n < 0 ? 0 : (size_t)n >= sizeof s->end_text ? sizeof s->end_text - 1 : (size_t)n);
+	/* Formatted before stopping the adapter: the arguments may live in its
+	 * state. */
+	stream_stop_adapter(s);
 	if (code == RS_ERR_CANCELLED)
 		stats.streams_cancelled++;
 	log_debug("client %llu stream %llu error %d: %.*s",

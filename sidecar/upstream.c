@@ -69,6 +69,10 @@ struct up_pool {
 	int closing;
 };
 
+/* curl's own total timeout trails the adapter's deadline by this much, so
+ * the adapter's typed TIMEOUT always wins the race. */
+#define UP_BACKSTOP_SLACK_MS 5000
+
 /* Recycled easy handles kept per pool; beyond that they are freed. */
 #define UP_IDLE_MAX 64
 
@@ -263,7 +267,9 @@ static void up_drain(struct up_pool *p)
 			p->st.conns_new++;
 		else if (code == CURLE_OK || status)
 			p->st.conns_reused++;
-		if (code != CURLE_OK && !status)
+		if (x->released && !x->keep_reading)
+			p->st.aborted++; /* our write callback refused its bytes */
+		else if (code != CURLE_OK && !status)
 			p->st.failures++;
 		curl_multi_remove_handle(p->multi, x->easy);
 		x->in_multi = 0;
@@ -373,11 +379,16 @@ struct up_xfer *up_xfer_start(struct up_pool *p, const struct pc_http *req,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	/* Waiting for a connection that may multiplex only pays where HTTP/2
+	 * can happen (TLS, ALPN). Over plain http it would queue every new
+	 * transfer behind the first one until that one ends. */
+	if (!strncmp(req->url, "https://", 8))
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	/* A backstop only: the adapter's own deadlines end streams earlier;
 	 * this bounds a released transfer left to finish reading. */
 	if (pr->total_timeout_ms)
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)pr->total_timeout_ms);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+				 (long)pr->total_timeout_ms + UP_BACKSTOP_SLACK_MS);
 	if (pr->connect_timeout_ms)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)pr->connect_timeout_ms);
 	if (pr->ca_file)

@@ -61,7 +61,8 @@ struct hp {
 	char *body;                 /* error body, or the whole non-streamed body */
 	size_t body_len, body_cap;
 	long status;
-	int got_data;
+	int got_data;               /* any body byte (truncation vs never answered) */
+	int got_content;            /* a text, reasoning or tool event: the first chunk */
 	int in_feed;
 	int paused;
 	uint32_t prompt, completion;
@@ -96,6 +97,7 @@ static void hp_emit(struct hp *h, uint16_t type, const void *a, size_t alen, con
 static int hp_sink_text(void *arg, enum uev_text kind, const char *p, size_t n)
 {
 	struct hp *h = arg;
+	h->got_content = 1;
 	size_t max = stream_max_payload(h->s);
 	uint16_t type = kind == UEV_REASONING ? PROTO_REASONING : PROTO_DELTA;
 	while (n) {
@@ -112,6 +114,7 @@ static int hp_sink_tool(void *arg, uint32_t index, const char *id, size_t id_len
 {
 	struct hp *h = arg;
 	size_t max = stream_max_payload(h->s);
+	h->got_content = 1;
 	if (id_len > 255)
 		id_len = 255;
 	if (name_len > 255)
@@ -202,7 +205,9 @@ static void hp_fail(struct hp *h, int code, int status, int retryable, const cha
 static void hp_arm_timer(struct hp *h)
 {
 	struct loop *l = stream_loop(h->s);
-	uint64_t when = h->got_data ? h->last_data + h->idle_ns : h->first_deadline;
+	/* Until the first content the first-chunk deadline rules (pings and
+	 * role-only chunks do not count); after it, the idle one. */
+	uint64_t when = h->got_content ? (h->idle_ns ? h->last_data + h->idle_ns : 0) : h->first_deadline;
 	if (h->total_deadline && (!when || h->total_deadline < when))
 		when = h->total_deadline;
 	if (when)
@@ -218,7 +223,7 @@ static void hp_timer_fired(struct loop_timer *t)
 	if (h->total_deadline && now >= h->total_deadline) {
 		snprintf(d, sizeof d, "%u ms", p->total_timeout_ms);
 		hp_fail(h, RS_ERR_TIMEOUT, 0, 1, "%s: no complete response within %s", d);
-	} else if (!h->got_data) {
+	} else if (!h->got_content) {
 		snprintf(d, sizeof d, "%u ms", p->first_chunk_timeout_ms);
 		hp_fail(h, RS_ERR_TIMEOUT, 0, 1, "%s: no first chunk within %s", d);
 	} else {
@@ -348,10 +353,10 @@ static void hp_on_done(void *owner, int code, long status, const char *err)
 	struct uev_sink s;
 	h->status = status;
 	if (code != CURLE_OK) {
-		if (h->got_data && status < 400)
-			hp_fail(h, RS_ERR_TRUNCATED, (int)status, 1, "%s: stream cut: %s", err);
-		else if (code == CURLE_OPERATION_TIMEDOUT)
+		if (code == CURLE_OPERATION_TIMEDOUT)
 			hp_fail(h, RS_ERR_TIMEOUT, 0, 1, "%s: %s", err);
+		else if (h->got_data && status < 400)
+			hp_fail(h, RS_ERR_TRUNCATED, (int)status, 1, "%s: stream cut: %s", err);
 		else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
 			hp_fail(h, RS_ERR_UNAVAILABLE, 0, 1, "%s: cannot connect: %s", err);
 		else
@@ -426,7 +431,10 @@ static int hp_start(struct stream *s, const struct chatreq *req)
 	pc_http_free(&http);
 	uint64_t now = stream_loop(s)->now;
 	h->idle_ns = (uint64_t)p->idle_timeout_ms * 1000000u;
-	h->first_deadline = p->first_chunk_timeout_ms ? now + (uint64_t)p->first_chunk_timeout_ms * 1000000u : 0;
+	/* A non-streamed answer arrives whole at the end: only the total
+	 * deadline applies to it. */
+	h->first_deadline = p->first_chunk_timeout_ms && h->fmt != PC_FMT_JSON
+				    ? now + (uint64_t)p->first_chunk_timeout_ms * 1000000u : 0;
 	h->total_deadline = p->total_timeout_ms ? now + (uint64_t)p->total_timeout_ms * 1000000u : 0;
 	if (!h->x) {
 		hp_fail(h, RS_ERR_INTERNAL, 0, 1, "%s: %s", "cannot start the transfer");
