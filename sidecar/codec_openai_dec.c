@@ -178,7 +178,13 @@ static int oa_tool(struct pc_dec *d, const struct uev_sink *s, int64_t key, json
 		rc = s->tool(s->arg, (uint32_t)ord, id, strlen(id), json_string_value(namev),
 			     json_string_length(namev), args, args_len);
 	}
-	free(dumped);
+	if (dumped) {
+		/* json_dumps allocates with jansson's functions; inside a
+		 * jarena scope that is arena memory, which free() must not see. */
+		json_free_t jfree;
+		json_get_alloc_funcs(NULL, &jfree);
+		jfree(dumped);
+	}
 	return rc;
 }
 

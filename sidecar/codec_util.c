@@ -387,6 +387,12 @@ int cu_tool_event(const struct uev_sink *s, uint32_t index, json_t *id, const ch
 		alen = strlen(dumped);
 	}
 	rc = s->tool(s->arg, index, idp, id_len, name, name_len, ap, alen);
-	free(dumped);
+	if (dumped) {
+		/* json_dumps allocates with jansson's functions; inside a
+		 * jarena scope that is arena memory, which free() must not see. */
+		json_free_t jfree;
+		json_get_alloc_funcs(NULL, &jfree);
+		jfree(dumped);
+	}
 	return rc;
 }

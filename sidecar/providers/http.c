@@ -24,6 +24,7 @@
 
 #include "chatreq.h"
 #include "client.h"
+#include "jarena.h"
 #include "log.h"
 #include "ndjson.h"
 #include "outbox.h"
@@ -286,14 +287,21 @@ static int hp_on_sse(void *arg, const char *ev, size_t ev_len, const char *data,
 {
 	struct hp *h = arg;
 	struct uev_sink s;
-	return h->codec->on_event(&h->dec, ev, ev_len, data, n, hp_sink(h, &s));
+	/* The event's JSON lives and dies in the arena: no malloc per event. */
+	jarena_begin();
+	int rc = h->codec->on_event(&h->dec, ev, ev_len, data, n, hp_sink(h, &s));
+	jarena_end();
+	return rc;
 }
 
 static int hp_on_line(void *arg, const char *line, size_t n)
 {
 	struct hp *h = arg;
 	struct uev_sink s;
-	return h->codec->on_event(&h->dec, NULL, 0, line, n, hp_sink(h, &s));
+	jarena_begin();
+	int rc = h->codec->on_event(&h->dec, NULL, 0, line, n, hp_sink(h, &s));
+	jarena_end();
+	return rc;
 }
 
 static void hp_frame_error(struct hp *h, int rc)
