@@ -14,7 +14,7 @@ BUILD   := build$(if $(filter 1,$(SAN)),-san,)$(if $(filter clang,$(notdir $(CC)
 # Debian 12 packages the project needs; `make deps` installs the missing ones.
 DEB_PKGS := build-essential pkg-config liburing-dev libjansson-dev libfyaml-dev \
             libcriterion-dev libcurl4-openssl-dev libmbedtls-dev libhiredis-dev \
-            libhttp-parser-dev redis-server binutils openssl socat
+            libhttp-parser-dev redis-server binutils openssl socat nghttp2-proxy
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O$(O) -g -Wall -Wextra -Werror -Wshadow \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \

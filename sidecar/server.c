@@ -107,12 +107,14 @@ size_t srv_render_pools(const struct srv *s, char *buf, size_t len)
 				 "upstream_conns_reused{provider=\"%s\"} %llu\n"
 				 "upstream_failures{provider=\"%s\"} %llu\n"
 				 "upstream_aborted{provider=\"%s\"} %llu\n"
+				 "upstream_h2{provider=\"%s\"} %llu\n"
 				 "upstream_active{provider=\"%s\"} %u\n",
 				 name, (unsigned long long)st->requests, name,
 				 (unsigned long long)st->conns_new, name,
 				 (unsigned long long)st->conns_reused, name,
 				 (unsigned long long)st->failures, name,
-				 (unsigned long long)st->aborted, name, st->active);
+				 (unsigned long long)st->aborted, name, (unsigned long long)st->h2, name,
+				 st->active);
 		if (w < 0 || (size_t)w >= len - n)
 			break;
 		n += (size_t)w;

@@ -51,6 +51,7 @@ struct up_xfer {
 	uint8_t released;
 	uint8_t keep_reading;
 	uint8_t finished;
+	uint8_t accounted;
 	char err[CURL_ERROR_SIZE];
 };
 
@@ -225,11 +226,36 @@ static void up_active_unlink(struct up_pool *p, struct up_xfer *x)
 	x->anext = x->aprev = NULL;
 }
 
+/* Count how a transfer used its connection, once, when it leaves curl
+ * (finished or aborted). */
+static void up_account(struct up_pool *p, struct up_xfer *x, int code, long status)
+{
+	if (x->accounted)
+		return;
+	x->accounted = 1;
+	long conns = 0, ver = 0;
+	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
+	curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
+	if (conns > 0)
+		p->st.conns_new++;
+	else if (code == CURLE_OK || status)
+		p->st.conns_reused++;
+	if (ver == CURL_HTTP_VERSION_2_0)
+		p->st.h2++;
+	if (x->released && !x->keep_reading)
+		p->st.aborted++; /* we cut it (cancel, deadline, client death) */
+	else if (code != CURLE_OK && !status)
+		p->st.failures++;
+}
+
 /* Take x out of curl (aborting it if it still runs) and keep its handle. */
 static void up_recycle(struct up_xfer *x)
 {
 	struct up_pool *p = x->pool;
 	if (x->in_multi) {
+		long status = 0;
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		up_account(p, x, CURLE_ABORTED_BY_CALLBACK, status);
 		curl_multi_remove_handle(p->multi, x->easy);
 		x->in_multi = 0;
 		up_active_unlink(p, x);
@@ -260,17 +286,9 @@ static void up_drain(struct up_pool *p)
 		struct up_xfer *x;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		int code = (int)m->data.result;
-		long status = 0, conns = 0;
+		long status = 0;
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
-		if (conns > 0)
-			p->st.conns_new++;
-		else if (code == CURLE_OK || status)
-			p->st.conns_reused++;
-		if (x->released && !x->keep_reading)
-			p->st.aborted++; /* our write callback refused its bytes */
-		else if (code != CURLE_OK && !status)
-			p->st.failures++;
+		up_account(p, x, code, status);
 		curl_multi_remove_handle(p->multi, x->easy);
 		x->in_multi = 0;
 		up_active_unlink(p, x);
@@ -460,8 +478,6 @@ int up_pool_poll(struct up_pool *p)
 		work++;
 		if (x->released) {
 			if (x->finished || !x->keep_reading) {
-				if (x->in_multi)
-					p->st.aborted++;
 				up_recycle(x);
 			} else {
 				/* Let it finish quietly; its completion recycles it. A

@@ -48,6 +48,7 @@ struct up_stats {
 	uint64_t conns_reused;   /* transfers that found one warm */
 	uint64_t failures;       /* transport failures (no HTTP status) */
 	uint64_t aborted;        /* released before completion */
+	uint64_t h2;             /* transfers that ran over HTTP/2 */
 	uint32_t active;
 };
 
