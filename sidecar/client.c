@@ -124,6 +124,12 @@ static void client_ring(int fd)
 	stats.bell_kicks++;
 }
 
+void client_kick_now(struct client *c)
+{
+	if (!c->closing && ring_consumer_sleeping(&c->ev))
+		client_ring(c->ev_bell);
+}
+
 void client_kick(struct client *c)
 {
 	c->dirty = 0;

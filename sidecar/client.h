@@ -67,8 +67,13 @@ void client_doom(struct client *c, const char *why);
 /* Events were written: remember to check whether the client sleeps. */
 void client_mark_dirty(struct client *c);
 
-/* Ring the client's bell if it announced it sleeps. */
+/* Ring the client's bell if it announced it sleeps (end of a loop pass;
+ * takes the client off the dirty list's books). */
 void client_kick(struct client *c);
+
+/* The same at once, without touching the dirty list: for the first content
+ * of a stream, which should not wait for the rest of the pass. */
+void client_kick_now(struct client *c);
 
 /* Stream bookkeeping used by stream.c. */
 void client_block(struct client *c, struct stream *s);

@@ -99,6 +99,13 @@ int stream_emit_frame(struct stream *s, uint16_t type, const void *a, size_t ale
 	ring_commit(&c->ev, f, (uint32_t)total, type, 0, s->id);
 	stats.events_written++;
 	client_mark_dirty(c);
+	/* The first content of a stream is what the application waits for:
+	 * wake it now, not after the rest of this pass has been parsed. A
+	 * fence and a load; a system call only if the client sleeps. */
+	if (!s->kicked && type != PROTO_START) {
+		s->kicked = 1;
+		client_kick_now(c);
+	}
 	return 0;
 }
 

@@ -40,6 +40,7 @@ struct stream {
 	uint8_t live;                   /* adapter started and not yet stopped */
 	uint8_t ending;                 /* terminal event pending or written */
 	uint8_t on_blocked;
+	uint8_t kicked;                 /* first content event sent: client woken */
 	/* pending terminal event */
 	uint16_t end_type;              /* PROTO_DONE or PROTO_ERROR */
 	uint16_t err_code;
