@@ -126,13 +126,16 @@ static int srv_poll(void *arg)
 {
 	struct srv *s = arg;
 	int work = 0;
-	for (size_t i = 0; s->pools && i < s->cfg->n_providers; i++)
-		if (s->pools[i])
-			work += up_pool_poll(s->pools[i]);
 	for (struct client *c = s->clients, *next; c; c = next) {
 		next = c->next;
 		work += client_poll(c);
 	}
+	/* After the clients: a request they just submitted asked curl for a
+	 * 0 ms timer, and running it in this same pass sends the request
+	 * before we spend time waking anybody. */
+	for (size_t i = 0; s->pools && i < s->cfg->n_providers; i++)
+		if (s->pools[i])
+			work += up_pool_poll(s->pools[i]);
 	srv_flush_dirty(s);
 	return work;
 }
