@@ -191,11 +191,21 @@ static inline int ring_push(struct ring *r, uint16_t type, uint16_t flags,
 /* After publishing: is the consumer asleep and in need of a kick? The full
  * fence pairs with the one in ring_sleep_prepare (Dekker): either the
  * consumer's re-check sees our tail or we see its waiting flag. Clears the
- * flag, so one kick is sent per sleep. */
+ * flag, so one kick is sent per sleep.
+ *
+ * A consumer that has already read everything we committed needs no kick,
+ * even if it asks for one: it read our frames without sleeping and has
+ * armed again for the next ones. Kicking it would wake it for nothing (and
+ * a poller of the bell would find the fd readable with nothing to read), so
+ * the flag stays set for the next commit. The acquire load pairs with the
+ * release store of the flag: a consumer that armed after consuming is seen
+ * with its new head. */
 static inline int ring_consumer_sleeping(struct ring *r)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (!atomic_load_explicit(&r->ctl->cons_waiting, memory_order_relaxed))
+	if (!atomic_load_explicit(&r->ctl->cons_waiting, memory_order_acquire))
+		return 0;
+	if (atomic_load_explicit(&r->ctl->head, memory_order_relaxed) == r->pos)
 		return 0;
 	return atomic_exchange_explicit(&r->ctl->cons_waiting, 0, memory_order_relaxed) != 0;
 }
@@ -284,7 +294,7 @@ static inline int ring_producer_blocked(struct ring *r)
  * flag cleared), 0 to sleep, -EPROTO on a corrupt tail. */
 static inline int ring_sleep_prepare(struct ring *r)
 {
-	atomic_store_explicit(&r->ctl->cons_waiting, 1, memory_order_relaxed);
+	atomic_store_explicit(&r->ctl->cons_waiting, 1, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
 	int64_t av = ring_refresh_tail(r);
 	if (av < 0)
