@@ -107,8 +107,8 @@ enum rs_event_type {
 
 /*
  * One event. Every pointer in it points into the client's receive ring (no
- * copy) and stays valid until the next call of rs_next, rs_close or
- * rs_submit* on the same client; copy what you keep. Strings are NOT
+ * copy) and stays valid until the next call of rs_next, rs_next_us, rs_close
+ * or rs_submit* on the same client; copy what you keep. Strings are NOT
  * NUL-terminated: use the lengths.
  */
 struct rs_event {
@@ -169,6 +169,18 @@ RS_API int rs_submit_prompt(rs_client *c, const char *model, const char *prompt,
  * RS_OK with *ev filled, RS_ETIMEDOUT, RS_EDISCONNECTED (after every open
  * stream got its RS_ERR_DISCONNECTED event) or RS_EPROTO. */
 RS_API int rs_next(rs_client *c, struct rs_event *ev, int timeout_ms);
+
+/* rs_next with the timeout in microseconds, for callers that keep a
+ * schedule finer than a millisecond. timeout_us: -1 waits forever (so does
+ * any other negative value), 0 polls exactly like rs_next(c, ev, 0) (and,
+ * like it, arms rs_fd() when there is nothing to read), n > 0 returns
+ * RS_ETIMEDOUT no earlier than n us from the call. Same results and same
+ * lifetime of *ev's pointers as rs_next. A wait spins briefly, then sleeps
+ * until the deadline to the microsecond (epoll_pwait2; on kernels before
+ * 5.11 the sleep is rounded up to whole milliseconds). Sleeps are subject to
+ * the thread's timer slack, 50 us by default; see prctl(PR_SET_TIMERSLACK).
+ * rs_next(c, ev, ms) is rs_next_us(c, ev, ms < 0 ? -1 : ms * 1000LL). */
+RS_API int rs_next_us(rs_client *c, struct rs_event *ev, long long timeout_us);
 
 /* Ask the sidecar to stop a stream. Its RS_EV_ERROR (RS_ERR_CANCELLED), or a
  * DONE that was already on its way, still arrives through rs_next. */

@@ -162,14 +162,20 @@ static int rs_next_dead(struct rs_client *c, struct rs_event *ev)
 	return c->final_rc;
 }
 
-RS_API int rs_next(rs_client *c, struct rs_event *ev, int timeout_ms)
+RS_API int rs_next_us(rs_client *c, struct rs_event *ev, long long timeout_us)
 {
 	if (!c || !ev)
 		return RS_EINVAL;
 	rs_release_held(c);
+	/* Any negative timeout waits forever, as rs_next's always did; one so
+	 * long that the deadline would not fit in 64-bit nanoseconds (~584
+	 * years of uptime) is the same thing. */
 	uint64_t deadline = UINT64_MAX;
-	if (timeout_ms >= 0)
-		deadline = rs_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	if (timeout_us >= 0) {
+		uint64_t now = rs_now_ns();
+		if ((uint64_t)timeout_us < (UINT64_MAX - now) / 1000u)
+			deadline = now + (uint64_t)timeout_us * 1000u;
+	}
 	for (;;) {
 		if (c->state == RS_ST_DEAD || (c->state == RS_ST_DRAIN && c->final_rc == RS_EPROTO))
 			return rs_next_dead(c, ev);
@@ -201,7 +207,7 @@ RS_API int rs_next(rs_client *c, struct rs_event *ev, int timeout_ms)
 			c->state = RS_ST_DEAD;
 			continue;
 		}
-		if (timeout_ms == 0) {
+		if (timeout_us == 0) {
 			/* The application may be here because rs_fd() turned
 			 * readable: for an event (the ring shows it) or for the
 			 * sidecar's death, which only the socket shows. Look
@@ -228,4 +234,9 @@ RS_API int rs_next(rs_client *c, struct rs_event *ev, int timeout_ms)
 			return r;
 		/* RS_OK: look again; disconnected/proto: drain, then end streams. */
 	}
+}
+
+RS_API int rs_next(rs_client *c, struct rs_event *ev, int timeout_ms)
+{
+	return rs_next_us(c, ev, timeout_ms < 0 ? -1 : timeout_ms * 1000LL);
 }

@@ -3,11 +3,17 @@
  *
  * Awake path: no system calls. We spin on the ring for a bounded budget
  * (clock_gettime is a vDSO call, not a system call), then announce that we
- * sleep (ring cons_waiting / prod_waiting), re-check, and block in epoll_wait
- * on our epoll fd, which holds the sidecar's bell (an eventfd it writes only
- * when it saw our announcement) and the socket (EOF = the sidecar died).
+ * sleep (ring cons_waiting / prod_waiting), re-check, and block on our epoll
+ * fd, which holds the sidecar's bell (an eventfd it writes only when it saw
+ * our announcement) and the socket (EOF = the sidecar died).
+ *
+ * The block is epoll_pwait2, whose timespec timeout keeps a deadline to the
+ * microsecond; epoll_wait's whole milliseconds would turn a 300 us wait into
+ * a 1 ms sleep. Kernels before 5.11 lack it: then epoll_wait, rounding up.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -88,6 +94,37 @@ static int rs_has_news(struct rs_client *c, int for_space)
 	return ring_maybe_nonempty(&c->ev);
 }
 
+/* Set once epoll_pwait2 turned out to be missing, so that later waits, on
+ * any client and thread, go straight to epoll_wait. Relaxed: a thread that
+ * has not seen the store yet only pays one more failed call. */
+static atomic_int rs_no_pwait2;
+
+/* Block on epfd until deadline_ns (absolute CLOCK_MONOTONIC; UINT64_MAX:
+ * none). Result and errno as epoll_wait's. */
+static int rs_epoll_until(int epfd, struct epoll_event *evs, int max, uint64_t deadline_ns)
+{
+	uint64_t now = rs_now_ns();
+	uint64_t left = deadline_ns == UINT64_MAX || deadline_ns <= now ? 0 : deadline_ns - now;
+	if (!atomic_load_explicit(&rs_no_pwait2, memory_order_relaxed)) {
+		struct timespec ts = { (time_t)(left / 1000000000u), (long)(left % 1000000000u) };
+		int n = epoll_pwait2(epfd, evs, max, deadline_ns == UINT64_MAX ? NULL : &ts, NULL);
+		/* ENOSYS: a kernel before 5.11. EPERM: a seccomp filter that
+		 * predates the call (epoll_pwait2 itself never returns it). */
+		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
+			return n;
+		atomic_store_explicit(&rs_no_pwait2, 1, memory_order_relaxed);
+	}
+	int ms;
+	if (deadline_ns == UINT64_MAX)
+		ms = -1;
+	else if (left >= (uint64_t)INT_MAX * 1000000u)
+		ms = INT_MAX;
+	else
+		/* Rounded up: waking before the deadline would only sleep again. */
+		ms = (int)((left + 999999) / 1000000);
+	return epoll_wait(epfd, evs, max, ms);
+}
+
 int rs_wait(struct rs_client *c, uint64_t deadline_ns, int for_space)
 {
 	uint64_t now = rs_now_ns();
@@ -109,16 +146,8 @@ int rs_wait(struct rs_client *c, uint64_t deadline_ns, int for_space)
 		}
 		if (r > 0)
 			return RS_OK;
-		now = rs_now_ns();
-		int ms;
-		if (deadline_ns == UINT64_MAX)
-			ms = -1;
-		else if (now >= deadline_ns)
-			ms = 0;
-		else
-			ms = (int)((deadline_ns - now + 999999) / 1000000);
 		struct epoll_event evs[2];
-		int n = epoll_wait(c->epfd, evs, 2, ms);
+		int n = rs_epoll_until(c->epfd, evs, 2, deadline_ns);
 		if (!for_space)
 			ring_sleep_cancel(&c->ev);
 		else

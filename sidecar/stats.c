@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "loop.h"
 
@@ -19,6 +20,8 @@ size_t stats_render(char *buf, size_t len)
 		const char *k;
 		uint64_t v;
 	} rows[] = {
+		/* For tools that read /proc/<pid> (ringside-bench: CPU, RSS). */
+		{ "pid", (uint64_t)getpid() },
 		{ "uptime_ms", (now - stats.start_ns) / 1000000u },
 		{ "clients_connected", stats.clients_connected },
 		{ "clients_total", stats.clients_total },
