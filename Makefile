@@ -42,15 +42,15 @@ RINGSIDE    := $(BUILD)/ringside
 CHAT        := $(BUILD)/ringside-chat
 LIBA        := $(BUILD)/libringside.a
 LIBSO       := $(BUILD)/libringside.so
-PINGPONG    := $(BUILD)/pingpong
 BENCH       := $(BUILD)/ringside-bench
 MOCKLLM     := $(BUILD)/mockllm
 MOCKLLM_SRC := $(wildcard bench/mockllm/*.c)
+RBENCH_SRC  := $(wildcard bench/rbench/*.c)
 UNIT        := $(BUILD)/test-unit
 E2E         := $(BUILD)/test-e2e
 
 .PHONY: all deps run test unit e2e bench clean install check-deps
-all: check-deps $(RINGSIDE) $(CHAT) $(LIBA) $(LIBSO) $(MOCKLLM)
+all: check-deps $(RINGSIDE) $(CHAT) $(LIBA) $(LIBSO) $(MOCKLLM) $(BENCH)
 
 # ---- dependencies -----------------------------------------------------------
 deps:
@@ -98,19 +98,18 @@ $(RINGSIDE): $(call obj,sidecar/main.c $(SIDECAR_SRC) $(SHM_SRC))
 $(CHAT): $(call obj,libstub/tools/ringside-chat.c) $(LIBA)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^
 
-$(UNIT): $(call obj,$(UNIT_SRC) $(SIDECAR_SRC) $(SHM_SRC) $(STUB_SRC))
-	$(CC) $(LDFLAGS_SAN) -pthread -o $@ $^ $(LIBS_SIDECAR) $(LIBS_TEST)
+$(UNIT): $(call obj,$(UNIT_SRC) $(SIDECAR_SRC) $(SHM_SRC) $(STUB_SRC) bench/rbench/rb_stats.c)
+	$(CC) $(LDFLAGS_SAN) -pthread -o $@ $^ $(LIBS_SIDECAR) $(LIBS_TEST) -lm
 
 # End-to-end tests drive the sidecar through libringside, and through the raw
 # shm/ layer when they play a hostile client.
 $(E2E): $(call obj,$(E2E_SRC) $(SHM_SRC)) $(LIBA)
 	$(CC) $(LDFLAGS_SAN) -pthread -o $@ $^ $(LIBS_TEST)
 
-$(PINGPONG): $(call obj,bench/pingpong.c $(SHM_SRC)) $(LIBA)
-	$(CC) $(LDFLAGS_SAN) -o $@ $^
-
-$(BENCH): $(call obj,bench/ringside-bench.c) $(LIBA)
-	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(shell pkg-config --libs libcurl)
+# ringside-bench: the load harness (bench/rbench/). The floor modes use the
+# shm/ layer directly, the shm modes libringside, direct mode libcurl.
+$(BENCH): $(call obj,$(RBENCH_SRC) $(SHM_SRC)) $(LIBA)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(shell pkg-config --libs libcurl) -lm
 
 # mockllm: a fake provider server for tests and benchmarks (libc + jansson).
 $(MOCKLLM): $(call obj,$(MOCKLLM_SRC))
@@ -130,8 +129,10 @@ e2e: all $(E2E)
 test: deps
 	@$(MAKE) --no-print-directory unit e2e
 
-bench: all $(PINGPONG) $(BENCH)
-	bench/run.sh $(BUILD)
+# The standard suite: starts mockllm and a sidecar, runs every mode in every
+# load shape, prints the table and where the JSON and SVG charts are.
+bench: all
+	./$(BENCH) -b $(BUILD) -o bench/results
 
 install: all
 	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/usr/local/lib $(DESTDIR)/usr/local/include
