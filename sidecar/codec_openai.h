@@ -1,8 +1,9 @@
 /*
- * codec_openai.h — private to the OpenAI codec, shared by its three files:
+ * codec_openai.h — private to the OpenAI codec, shared by its four files:
  * codec_openai.c (request building, the codec tables), codec_openai_dec.c
- * (streams and bodies) and codec_openai_err.c (errors). Nothing else
- * includes it; the public face is pc_openai and pc_azure in pcodec.h.
+ * (streams and bodies), codec_openai_fast.c (the common chunk without a
+ * tree) and codec_openai_err.c (errors). Nothing else includes it but the
+ * codec's unit tests; the public face is pc_openai and pc_azure in pcodec.h.
  *
  * OpenAI, Azure OpenAI and the OpenAI-compatible servers (vLLM, TGI's
  * /v1/chat/completions, llama.cpp, DeepSeek...) answer in the same shape, so
@@ -25,6 +26,13 @@
 /* Room for the codec's own error texts; pc_fail keeps 255 bytes of any
  * message, and ours are one short sentence plus a parser's remark. */
 #define OA_MSG_MAX 200
+/* finish_reason kept verbatim; OpenAI's longest is "content_filter". */
+#define OA_RAW_MAX 32
+/* Escaped content the fast path decodes into the decoder's own buffer.
+ * OpenAI sends a token or a few per chunk; a chunk with more than this
+ * (after escapes) is decoded by jansson instead. Unescaped content is
+ * delivered from the event itself, whatever its size. */
+#define OA_FAST_TEXT_MAX 8192
 
 /* The pcodec entry points (codec_openai_dec.c, codec_openai_err.c). */
 int oa_dec_init(struct pc_dec *d);
@@ -35,6 +43,32 @@ int oa_on_end(struct pc_dec *d, const struct uev_sink *s);
 int oa_on_body(struct pc_dec *d, const char *body, size_t len, const struct uev_sink *s);
 int oa_on_error(struct pc_dec *d, int status, const char *body, size_t len,
 		const struct uev_sink *s);
+
+/* The same as oa_on_event without the fast path: the unit tests decode
+ * every event both ways and compare. */
+int oa_on_event_slow(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		     size_t data_len, const struct uev_sink *s);
+
+/* codec_openai_fast.c, for the decoder: what one chunk said, read without a
+ * tree. */
+struct oa_fast {
+	const char *text;        /* choice 0's content: into the event, or buf */
+	size_t text_len;         /* 0: none, null or empty */
+	int have_finish;         /* choice 0's finish_reason was a string... */
+	size_t finish_len;       /* ...whose first finish_len bytes are here: */
+	char finish[OA_RAW_MAX]; /* as many as the decoder keeps */
+	char buf[OA_FAST_TEXT_MAX];
+};
+
+/*
+ * Read a chat.completion.chunk (trimmed event data) in one pass if it has
+ * the common shape: choices empty or one choice 0 whose delta has at most
+ * role, content (a string or null) and a null refusal, usage null or absent,
+ * no error. 1: understood, *f says what to deliver. 0: declined, for any
+ * other shape or anything jansson might parse differently or refuse; nothing
+ * was reported and the chunk goes to jansson as if this had not run.
+ */
+int oa_fast_scan(const char *data, size_t n, struct oa_fast *f);
 
 /* codec_openai_err.c, for the decoder: */
 

@@ -8,6 +8,9 @@
  * Only choice 0 is delivered: ringside streams one answer, and with n > 1
  * the other choices arrive interleaved in their own chunks.
  *
+ * The common chunk (a token of content) is read by codec_openai_fast.c
+ * without building a tree; whatever it declines is decoded here.
+ *
  * Helpers follow codec_openai.h's convention (0 go on, 1 ended, < 0 the
  * sink's error); the entry points turn 1 into 0.
  */
@@ -25,8 +28,6 @@
 /* Tool calls in one reply. OpenAI accepts at most 128 tools per request and
  * parallel calls number a handful; a reply past this is broken or hostile. */
 #define OA_MAX_TOOLS 128
-/* finish_reason kept verbatim; OpenAI's longest is "content_filter". */
-#define OA_RAW_MAX 32
 /* Bytes of a call id kept to recognise a provider repeating it (OpenAI's
  * ids are about 30 bytes; longer ones are compared by this prefix). */
 #define OA_ID_MAX 128
@@ -42,6 +43,7 @@ struct oa_dec {
 	int64_t key[OA_MAX_TOOLS]; /* provider's key of each tool ordinal */
 	char last_id[OA_ID_MAX];   /* id the newest call came with, "" if none */
 	char bad[OA_MSG_MAX];      /* an event that did not parse, not yet reported */
+	struct oa_fast fast;       /* the last chunk the fast path read */
 };
 
 int oa_dec_init(struct pc_dec *d)
@@ -81,17 +83,21 @@ static const char *oa_reason(const struct oa_dec *x)
 	return reason;
 }
 
-/* Remember choice 0's finish_reason; it is reported at [DONE], after the
- * usage chunk that follows it. Kept as printable ASCII: it travels on. */
-static void oa_note_finish(struct oa_dec *x, json_t *v)
+/* Remember choice 0's finish_reason (n bytes at p, up to a NUL); it is
+ * reported at [DONE], after the usage chunk that follows it. Kept as
+ * printable ASCII: it travels on. */
+static void oa_note_finish(struct oa_dec *x, const char *p, size_t n)
 {
-	if (!json_is_string(v))
-		return;
-	const char *p = json_string_value(v);
 	size_t i;
-	for (i = 0; p[i] && i + 1 < sizeof x->raw; i++)
+	for (i = 0; i < n && p[i] && i + 1 < sizeof x->raw; i++)
 		x->raw[i] = p[i] > 0x20 && p[i] < 0x7f ? p[i] : '?';
 	x->raw[i] = 0;
+}
+
+static void oa_note_finish_json(struct oa_dec *x, json_t *v)
+{
+	if (json_is_string(v))
+		oa_note_finish(x, json_string_value(v), json_string_length(v));
 }
 
 /* ---- content ------------------------------------------------------------------- */
@@ -282,10 +288,11 @@ static void oa_trim(const char **p, size_t *n)
 		(*n)--;
 }
 
-int oa_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
-		size_t data_len, const struct uev_sink *s)
+static int oa_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		    size_t data_len, const struct uev_sink *s, int fast)
 {
 	struct oa_dec *x = d->priv;
+	struct oa_fast *f = &x->fast;
 	json_error_t je;
 	json_t *root, *c;
 	int rc;
@@ -303,6 +310,13 @@ int oa_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *dat
 	/* TGI writes data:[DONE]; the framing strips at most one space. */
 	if (data_len == 6 && !memcmp(data, "[DONE]", 6))
 		return pc_finish(d, s, oa_reason(x), x->raw);
+	if (fast && oa_fast_scan(data, data_len, f)) {
+		/* what the tree below makes of such a chunk, in its order */
+		rc = f->text_len ? s->text(s->arg, UEV_TEXT, f->text, f->text_len) : 0;
+		if (f->have_finish)
+			oa_note_finish(x, f->finish, f->finish_len);
+		return oa_ret(rc);
+	}
 	root = json_loadb(data, data_len, JSON_ALLOW_NUL, &je);
 	if (!root) {
 		/* Malformed, unless this was the last event: at EOF the framing
@@ -321,13 +335,25 @@ int oa_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *dat
 		c = oa_choice0(json_object_get(root, "choices"));
 		if (c) {
 			rc = oa_message(d, s, json_object_get(c, "delta"), 0);
-			oa_note_finish(x, json_object_get(c, "finish_reason"));
+			oa_note_finish_json(x, json_object_get(c, "finish_reason"));
 		}
 		if (!rc)
 			rc = oa_usage(s, json_object_get(root, "usage"));
 	}
 	json_decref(root);
 	return oa_ret(rc);
+}
+
+int oa_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		size_t data_len, const struct uev_sink *s)
+{
+	return oa_event(d, ev, ev_len, data, data_len, s, 1);
+}
+
+int oa_on_event_slow(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		     size_t data_len, const struct uev_sink *s)
+{
+	return oa_event(d, ev, ev_len, data, data_len, s, 0);
 }
 
 int oa_on_end(struct pc_dec *d, const struct uev_sink *s)
@@ -363,7 +389,7 @@ int oa_on_body(struct pc_dec *d, const char *body, size_t len, const struct uev_
 		rc = oa_malformed(d, s, "response", "no choice 0");
 	} else {
 		rc = oa_message(d, s, json_object_get(c, "message"), 1);
-		oa_note_finish(x, json_object_get(c, "finish_reason"));
+		oa_note_finish_json(x, json_object_get(c, "finish_reason"));
 		if (!rc)
 			rc = oa_usage(s, json_object_get(root, "usage"));
 		if (!rc)

@@ -1,0 +1,208 @@
+/*
+ * codec_openai_fast_util.c — the differential runs shared by the fast
+ * path's tests (see codec_openai_fast_util.h).
+ */
+#include "codec_openai_fast_util.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sidecar/codec_openai.h"
+#include "sidecar/sse.h"
+
+/* Room for everything one run reports, the huge-content cases included. */
+#define OF_LOG_MAX (1u << 20)
+/* Framing bound for the whole-stream runs: larger than any fixture event. */
+#define OF_MAX_EVENT (1u << 20)
+/* Events of one of_same_events run, [DONE] included. */
+#define OF_MAX_EVENTS 8
+
+/* ---- a sink that writes down every call ------------------------------------------ */
+
+struct of_rec {
+	char log[OF_LOG_MAX];
+	size_t len;
+	int fail_text; /* the text callback fails, as a full ring would */
+};
+
+static void of_put(struct of_rec *r, const char *p, size_t n)
+{
+	cr_assert_leq(n, sizeof r->log - r->len, "log overflow");
+	memcpy(r->log + r->len, p, n);
+	r->len += n;
+}
+
+__attribute__((format(printf, 2, 3))) static void of_putf(struct of_rec *r, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	of_put(r, buf, (size_t)n);
+}
+
+static int of_text(void *arg, enum uev_text kind, const char *p, size_t n)
+{
+	struct of_rec *r = arg;
+	of_putf(r, "text %d %zu:", (int)kind, n);
+	of_put(r, p, n);
+	of_put(r, "\n", 1);
+	return r->fail_text ? -EIO : 0;
+}
+
+static int of_tool(void *arg, uint32_t index, const char *id, size_t id_len, const char *name,
+		   size_t name_len, const char *args, size_t args_len)
+{
+	struct of_rec *r = arg;
+	of_putf(r, "tool %u %zu %zu %zu:", index, id_len, name_len, args_len);
+	of_put(r, id ? id : "", id_len);
+	of_put(r, name ? name : "", name_len);
+	of_put(r, args ? args : "", args_len);
+	of_put(r, "\n", 1);
+	return 0;
+}
+
+static int of_usage(void *arg, uint32_t prompt, uint32_t completion)
+{
+	of_putf(arg, "usage %u %u\n", prompt, completion);
+	return 0;
+}
+
+static int of_finish(void *arg, const char *reason, const char *raw)
+{
+	of_putf(arg, "finish %s [%s]\n", reason, raw);
+	return 0;
+}
+
+static int of_error(void *arg, int code, int status, int retryable, const char *msg, size_t n)
+{
+	struct of_rec *r = arg;
+	of_putf(r, "error %d %d %d %zu:", code, status, retryable, n);
+	of_put(r, msg, n);
+	of_put(r, "\n", 1);
+	return 0;
+}
+
+/* ---- runs -------------------------------------------------------------------------- */
+
+struct of_run {
+	struct pc_dec d;
+	struct uev_sink s;
+	struct of_rec *r;
+	int fast;
+};
+
+static void of_begin(struct of_run *x, struct of_rec *r, int fast, int fail_text)
+{
+	r->len = 0;
+	r->fail_text = fail_text;
+	x->r = r;
+	x->fast = fast;
+	x->d = (struct pc_dec){ .codec = &pc_openai };
+	x->s = (struct uev_sink){ .arg = r, .text = of_text, .tool = of_tool, .usage = of_usage,
+				  .finish = of_finish, .error = of_error };
+	cr_assert_eq(pc_openai.dec_init(&x->d), 0);
+}
+
+static int of_event(void *arg, const char *ev, size_t ev_len, const char *data, size_t n)
+{
+	struct of_run *x = arg;
+	int rc = (x->fast ? oa_on_event : oa_on_event_slow)(&x->d, ev, ev_len, data, n, &x->s);
+	of_putf(x->r, "rc %d\n", rc);
+	return rc;
+}
+
+static void of_end(struct of_run *x, int rc)
+{
+	if (!rc)
+		rc = pc_openai.on_end(&x->d, &x->s);
+	of_putf(x->r, "end %d\n", rc);
+	pc_openai.dec_free(&x->d);
+}
+
+/* Events handed to the decoder as they are: no framing in between. */
+static void of_events(const char *const *ev, const size_t *n, size_t count, struct of_rec *r,
+		      int fast, int fail_text)
+{
+	struct of_run x;
+	int rc = 0;
+
+	of_begin(&x, r, fast, fail_text);
+	for (size_t i = 0; i < count && !rc; i++)
+		rc = of_event(&x, NULL, 0, ev[i], n[i]);
+	of_end(&x, rc);
+}
+
+/* A whole SSE stream through the framing. */
+static void of_stream(const char *sse, size_t len, struct of_rec *r, int fast, int fail_text)
+{
+	struct of_run x;
+	struct sse sp;
+	int rc;
+
+	of_begin(&x, r, fast, fail_text);
+	sse_init(&sp, OF_MAX_EVENT, 0);
+	rc = sse_feed(&sp, sse, len, of_event, &x);
+	if (!rc)
+		rc = sse_finish(&sp, of_event, &x);
+	sse_free(&sp);
+	of_end(&x, rc);
+}
+
+static struct of_rec of_fast, of_slow;
+
+static void of_same_logs(const char *what, size_t which)
+{
+	size_t i = 0, from;
+
+	while (i < of_fast.len && i < of_slow.len && of_fast.log[i] == of_slow.log[i])
+		i++;
+	if (i == of_fast.len && i == of_slow.len)
+		return;
+	from = i > 120 ? i - 120 : 0;
+	cr_assert_fail("%s %zu: fast and slow differ at byte %zu\n fast: %.*s\n slow: %.*s", what, which, i,
+		(int)(of_fast.len - from < 400 ? of_fast.len - from : 400), of_fast.log + from,
+		(int)(of_slow.len - from < 400 ? of_slow.len - from : 400), of_slow.log + from);
+}
+
+void of_same_events(const char *const *ev, const size_t *n, size_t count, const char *what,
+			   size_t which)
+{
+	const char *with_done[OF_MAX_EVENTS];
+	size_t with_done_n[OF_MAX_EVENTS];
+
+	cr_assert_lt(count, OF_MAX_EVENTS);
+	memcpy(with_done, ev, count * sizeof *ev);
+	memcpy(with_done_n, n, count * sizeof *n);
+	with_done[count] = "[DONE]";
+	with_done_n[count] = 6;
+	for (int fail = 0; fail < 2; fail++) {
+		of_events(ev, n, count, &of_fast, 1, fail);
+		of_events(ev, n, count, &of_slow, 0, fail);
+		of_same_logs(what, which);
+		of_events(with_done, with_done_n, count + 1, &of_fast, 1, fail);
+		of_events(with_done, with_done_n, count + 1, &of_slow, 0, fail);
+		of_same_logs(what, which);
+	}
+}
+
+int of_takes(const char *data, size_t n)
+{
+	static struct oa_fast f;
+	return oa_fast_scan(data, n, &f);
+}
+
+void of_same_stream(const char *sse, size_t len, const char *what, size_t which)
+{
+	for (int fail = 0; fail < 2; fail++) {
+		of_stream(sse, len, &of_fast, 1, fail);
+		of_stream(sse, len, &of_slow, 0, fail);
+		of_same_logs(what, which);
+	}
+}
