@@ -34,6 +34,7 @@ struct rs_client {
 	struct ring ev;                  /* we consume */
 	uint64_t next_stream;
 	uint64_t spin_ns;
+	uint8_t rang;            /* our last kick found the sidecar asleep: do not spin */
 	uint32_t max_streams;
 	uint64_t max_request;
 	int held;   /* an event frame is peeked: release it on the next call */

@@ -49,6 +49,9 @@ void rs_kick_sidecar(struct rs_client *c)
 		/* EAGAIN (counter saturated) still means the sidecar will wake. */
 		ssize_t n = write(c->sub_bell, &one, sizeof one);
 		(void)n;
+		c->rang = 1;
+	} else {
+		c->rang = 0;
 	}
 }
 
@@ -129,7 +132,16 @@ int rs_wait(struct rs_client *c, uint64_t deadline_ns, int for_space)
 {
 	uint64_t now = rs_now_ns();
 	uint64_t spin_end = now + c->spin_ns;
-	while (now < spin_end && now < deadline_ns) {
+	/* Spin only while the sidecar is awake, and not while it serves what
+	 * we woke it for (rang: our last kick found it asleep; the next one
+	 * that finds it awake clears it). A sleeping sidecar must be woken
+	 * before it can answer, which takes longer than any spin budget, and
+	 * our spinning slows the woken sidecar down on a small machine:
+	 * measured on 2 vCPUs, a request to a sidecar that had gone to sleep
+	 * took 96 us p50 to its first content with a 50 us spin and 26 us
+	 * without; back-to-back requests (sidecar awake) stay at 3 us. */
+	while (!c->rang && now < spin_end && now < deadline_ns &&
+	       !__atomic_load_n(&c->awake->sleeping, __ATOMIC_RELAXED)) {
 		for (int i = 0; i < 64; i++) {
 			if (rs_has_news(c, for_space))
 				return RS_OK;

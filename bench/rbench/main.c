@@ -3,7 +3,7 @@
  * the provider directly and against the physical floor of the transport.
  *
  *   ringside-bench [-q] [-r ROUNDS] [-m MODES] [-o OUTDIR] [-b BINDIR]
- *                  [-n N] [-c CONC] [-R RATE] [-t TOKENS] [-T LONG_TOKENS]
+ *                  [-n N] [-c CONC] [-R RATE] [-t TOKENS] [-T LONG_TOKENS] [-S SPIN_US]
  *
  * It starts mockllm and a sidecar from BINDIR (default: its own directory),
  * runs the suite, stops them, prints a Markdown report and writes JSON and
@@ -81,6 +81,7 @@ struct rb_entry {
 
 struct rb_opts {
 	unsigned rounds, n, conc, tokens, long_tokens;
+	long spin_us; /* the sidecar's limits.spin_us; < 0: its default */
 	double rate;
 	const char *outdir, *bindir;
 	int quick;
@@ -300,7 +301,7 @@ static void rb_usage(void)
 {
 	fprintf(stderr,
 		"usage: ringside-bench [-q] [-r ROUNDS] [-m MODES] [-o OUTDIR] [-b BINDIR]\n"
-		"                      [-n N] [-c CONC] [-R RATE] [-t TOKENS] [-T LONG_TOKENS]\n"
+		"                      [-n N] [-c CONC] [-R RATE] [-t TOKENS] [-T LONG_TOKENS] [-S SPIN_US]\n"
 		"  -q  quick: a tenth of the requests, two rounds (a smoke run, not a result)\n"
 		"  -r  rounds of the whole suite (default 3)\n"
 		"  -m  modes, comma-separated (default floor-spin,floor-sleep,shm-mock,direct,shm)\n"
@@ -308,13 +309,14 @@ static void rb_usage(void)
 		"  -b  where ringside and mockllm are (default: next to ringside-bench)\n"
 		"  -n  sequential requests per round (default 2000; the others scale)\n"
 		"  -c  closed-loop concurrency (default 16)   -R open-loop rate (default 1000/s)\n"
-		"  -t  reply tokens (default 9)   -T long reply tokens for the CPU fit (default 256)\n");
+		"  -t  reply tokens (default 9)   -T long reply tokens for the CPU fit (default 256)\n"
+		"  -S  the sidecar's spin_us (default: its own default, 50)\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct rb_opts o = { .rounds = 3, .n = 2000, .conc = 16, .rate = 1000, .tokens = 9,
-			     .long_tokens = 256, .outdir = "bench/results" };
+			     .long_tokens = 256, .spin_us = -1, .outdir = "bench/results" };
 	char selfdir[PATH_MAX] = ".", modes_all[] = "floor-spin,floor-sleep,shm-mock,direct,shm";
 	ssize_t sl = readlink("/proc/self/exe", selfdir, sizeof selfdir - 1);
 	if (sl > 0) {
@@ -324,7 +326,7 @@ int main(int argc, char **argv)
 	o.bindir = selfdir;
 	rb_parse_modes(&o, modes_all);
 	int c;
-	while ((c = getopt(argc, argv, "qr:m:o:b:n:c:R:t:T:h")) != -1) {
+	while ((c = getopt(argc, argv, "qr:m:o:b:n:c:R:t:T:S:h")) != -1) {
 		switch (c) {
 		case 'q': o.quick = 1; break;
 		case 'r': o.rounds = (unsigned)atoi(optarg); break;
@@ -336,6 +338,7 @@ int main(int argc, char **argv)
 		case 'R': o.rate = atof(optarg); break;
 		case 't': o.tokens = (unsigned)atoi(optarg); break;
 		case 'T': o.long_tokens = (unsigned)atoi(optarg); break;
+		case 'S': o.spin_us = atol(optarg); break;
 		default: rb_usage(); return 2;
 		}
 	}
@@ -383,7 +386,7 @@ int main(int argc, char **argv)
 	struct rb_alias aliases[2] = { { ents[0].alias, ents[0].model },
 				       { ents[3].alias, ents[3].model } };
 	struct rb_env env;
-	if (rb_env_start(&env, o.bindir, aliases, 2) < 0)
+	if (rb_env_start(&env, o.bindir, aliases, 2, o.spin_us) < 0)
 		return 1;
 	struct rb_phase ph = { 0 };
 	int rc = 0;

@@ -104,11 +104,13 @@ static int re_connectable(const char *path)
 }
 
 static int re_write_config(const struct rb_env *e, const char *path,
-			   const struct rb_alias *aliases, unsigned n)
+			   const struct rb_alias *aliases, unsigned n, long spin_us)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return -1;
+	if (spin_us >= 0)
+		fprintf(f, "limits:\n  spin_us: %ld\n", spin_us);
 	fprintf(f,
 		"listen:\n  socket: %s\n"
 		"log:\n  level: warn\n"
@@ -124,7 +126,7 @@ static int re_write_config(const struct rb_env *e, const char *path,
 }
 
 int rb_env_start(struct rb_env *e, const char *bindir, const struct rb_alias *aliases,
-		 unsigned naliases)
+		 unsigned naliases, long spin_us)
 {
 	memset(e, 0, sizeof *e);
 	snprintf(e->dir, sizeof e->dir, "/tmp/ringside-bench.XXXXXX");
@@ -145,7 +147,7 @@ int rb_env_start(struct rb_env *e, const char *bindir, const struct rb_alias *al
 	snprintf(e->url, sizeof e->url, "http://127.0.0.1:%d/v1/chat/completions", e->port);
 	snprintf(e->socket, sizeof e->socket, "%s/rs.sock", e->dir);
 	snprintf(cfg, sizeof cfg, "%s/ringside.yaml", e->dir);
-	if (re_write_config(e, cfg, aliases, naliases) < 0) {
+	if (re_write_config(e, cfg, aliases, naliases, spin_us) < 0) {
 		fprintf(stderr, "ringside-bench: writing %s: %s\n", cfg, strerror(errno));
 		goto fail;
 	}

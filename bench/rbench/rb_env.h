@@ -27,11 +27,12 @@ struct rb_alias {
 
 /*
  * Start mockllm and the sidecar found in bindir. The sidecar serves every
- * alias given (provider "mockllm") and "mock" (its in-process provider).
+ * alias given (provider "mockllm") and "mock" (its in-process provider);
+ * spin_us >= 0 sets its limits.spin_us, < 0 keeps its default.
  * Returns 0, or -1 after saying why on stderr (nothing left running).
  */
 int rb_env_start(struct rb_env *e, const char *bindir, const struct rb_alias *aliases,
-		 unsigned naliases);
+		 unsigned naliases, long spin_us);
 /* Stop both and remove the temporary directory. Safe to call twice. */
 void rb_env_stop(struct rb_env *e);
 
