@@ -124,7 +124,8 @@ unit: check-deps $(UNIT)
 
 e2e: all $(E2E)
 	RINGSIDE_BIN=$(abspath $(RINGSIDE)) RINGSIDE_CHAT=$(abspath $(CHAT)) RINGSIDE_MOCKLLM=$(abspath $(MOCKLLM)) \
-	RINGSIDE_LIBA=$(abspath $(LIBA)) RINGSIDE_LIBSO=$(abspath $(LIBSO)) tests/run.sh ./$(E2E) --jobs 2
+	RINGSIDE_LIBA=$(abspath $(LIBA)) RINGSIDE_LIBSO=$(abspath $(LIBSO)) RINGSIDE_BENCH=$(abspath $(BENCH)) \
+	tests/run.sh ./$(E2E) --jobs 2
 
 test: deps
 	@$(MAKE) --no-print-directory unit e2e
