@@ -96,7 +96,7 @@ struct rs_request {
 
 /* ---- events ----------------------------------------------------------------- */
 enum rs_event_type {
-	RS_EV_START = 1,      /* stream accepted: provider and model chosen */
+	RS_EV_START = 1,      /* the deployment serving the stream answered: start.* */
 	RS_EV_DELTA = 2,      /* text: text/text_len */
 	RS_EV_TOOL_DELTA = 3, /* tool call: tool.*, argument fragment in text */
 	RS_EV_REASONING = 4,  /* thinking text: text/text_len */
@@ -122,9 +122,12 @@ struct rs_event {
 			size_t provider_len;
 			const char *model;
 			size_t model_len;
-			uint32_t attempt;
+			uint32_t attempt;  /* the upstream attempt serving it, from 1 */
 			int cache_hit;
 		} start;
+		struct {
+			uint32_t attempts; /* upstream attempts made, the serving one included */
+		} done;
 		struct {
 			uint32_t index;
 			const char *id;
@@ -142,6 +145,8 @@ struct rs_event {
 			int code;        /* RS_ERR_* */
 			int http_status; /* upstream HTTP status, 0 if none */
 			int retryable;   /* 1 if retrying later may succeed */
+			uint32_t attempts;       /* upstream attempts made; 0 if none */
+			uint32_t retry_after_ms; /* try again no sooner than this; 0 = unknown */
 		} error;
 	};
 };

@@ -77,6 +77,7 @@ static int rs_decode(const struct ring_frame *h, const uint8_t *p, struct rs_eve
 		if ((uint64_t)sizeof d + d.reason_len > len)
 			return -1;
 		ev->type = RS_EV_DONE;
+		ev->done.attempts = d.attempts;
 		ev->text = (const char *)p + sizeof d;
 		ev->text_len = d.reason_len;
 		return 1;
@@ -92,6 +93,8 @@ static int rs_decode(const struct ring_frame *h, const uint8_t *p, struct rs_eve
 		ev->error.code = e.code;
 		ev->error.http_status = e.http_status;
 		ev->error.retryable = e.retryable;
+		ev->error.attempts = e.attempts;
+		ev->error.retry_after_ms = e.retry_after_ms;
 		ev->text = (const char *)p + sizeof e;
 		ev->text_len = e.msg_len;
 		return 1;

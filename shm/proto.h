@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define PROTO_MAGIC 0x3144494e47524e52ull /* "RNRGNID1" */
-#define PROTO_ABI 1u
+#define PROTO_ABI 2u /* 2: attempts in DONE and ERROR, retry_after_ms in ERROR */
 
 /* ---- handshake (socket) ---------------------------------------------------- */
 
@@ -87,12 +87,16 @@ struct proto_request {
 	uint32_t body_len;
 };
 
-/* START payload: header, provider name, upstream model. */
+/* START payload: header, provider name, upstream model. Sent once, right
+ * before the stream's first other event: by then the deployment that serves
+ * the stream is known (an attempt that fails before its first content is
+ * retried or falls back, and the client never hears of it but in the
+ * attempt counts). */
 struct proto_start {
 	uint16_t provider_len;
 	uint16_t model_len;
 	uint32_t flags;        /* PROTO_START_CACHE_HIT */
-	uint32_t attempt;      /* 1 for the first upstream attempt */
+	uint32_t attempt;      /* which upstream attempt serves the stream, from 1 */
 	uint32_t pad;
 };
 #define PROTO_START_CACHE_HIT 0x1u
@@ -117,7 +121,7 @@ struct proto_usage {
 /* DONE payload: header, finish reason text ("stop", "length", ...). */
 struct proto_done {
 	uint16_t reason_len;
-	uint16_t pad0;
+	uint16_t attempts;     /* upstream attempts made (retries, fallbacks, hedges) */
 	uint32_t pad1;
 };
 
@@ -128,6 +132,9 @@ struct proto_error {
 	uint8_t retryable;
 	uint8_t pad0;
 	uint16_t msg_len;
+	uint16_t attempts;     /* upstream attempts made; 0 when none was */
+	uint16_t pad1;
+	uint32_t retry_after_ms; /* when trying again may succeed; 0 = unknown */
 };
 
 #endif

@@ -61,7 +61,7 @@ struct brk_config {
 	uint32_t probes;        /* K: probes in flight in half-open, 1..BRK_PROBES_MAX */
 };
 
-/* N 20, M 10, failures 50%, slow 10 s at 80%, wait 5 s doubling to 2 min,
+/* N 20, M 10, failures 50%, slow 30 s at 80%, wait 5 s doubling to 1 min,
  * K 2 (brk_config_default's comments say why). */
 struct brk_config brk_config_default(void);
 

@@ -18,6 +18,8 @@
 #include "server.h"
 #include "shm/proto.h"
 #include "stats.h"
+#include "ratelimit.h"
+#include "route.h"
 #include "stream.h"
 
 /* Frames taken from one client's submit ring per loop pass, so that one busy
@@ -305,6 +307,9 @@ int client_create(struct srv *srv, int sock, const struct ucred *cred, struct cl
 	c->sock = sock;
 	c->pid = cred->pid;
 	c->uid = cred->uid;
+	const struct cfg_tenant *ten = cfg_find_tenant(cfg, c->uid);
+	if (ten && srv->tenant_rl)
+		c->tenant = &srv->tenant_rl[ten - cfg->tenants];
 	c->sub_bell = c->ev_bell = -1;
 	c->max_streams = cfg->limits.max_streams_per_client;
 	int rc = seg_create(&c->seg, cfg->limits.submit_ring, cfg->limits.event_ring,
@@ -411,9 +416,7 @@ static void client_handle_request(struct client *c, uint64_t id, const uint8_t *
 		stream_end_error(s, RS_ERR_BAD_REQUEST, 0, 0, "%s", err);
 		return;
 	}
-	const struct cfg_provider *p = &cfg->providers[m->provider_idx];
-	stream_start(s, provider_ops_for(p->kind), p, m, &req);
-	chatreq_free(&req);
+	route_serve(s, m, &req, rq.body_len);
 }
 
 static void client_handle_too_big(struct client *c, uint64_t id)

@@ -22,6 +22,8 @@
 struct srv;
 struct stream;
 
+struct rl;
+
 struct client {
 	struct srv *srv;
 	uint64_t id;
@@ -30,6 +32,7 @@ struct client {
 	int ev_bell;                  /* we ring it when the client sleeps */
 	pid_t pid;
 	uid_t uid;
+	struct rl *tenant;            /* its tenant's limits (config.h), or NULL */
 	struct seg seg;
 	struct ring sub;              /* we consume */
 	struct ring ev;               /* we produce */

@@ -16,6 +16,8 @@
  *   - usage counts, more than one choice, a choice other than choice 0;
  *   - any delta member that the tree path reads other than content, and
  *     any it does not know (reasoning, tool calls, refusals, arrays...);
+ *     members of the choice other than index, delta and finish_reason are
+ *     skipped, because the tree path reads no other;
  *   - a repeated key that the tree path reads: jansson keeps the last one.
  *
  * Keys are compared decoded ("\u0063ontent" is content), as jansson's
@@ -131,10 +133,10 @@ static int oa_fast_choice(struct js *j, struct oa_fast *f)
 				f->finish_len = n < sizeof f->finish ? n : sizeof f->finish;
 				f->have_finish = 1;
 			}
-		} else if (OA_KEY(&k, "logprobs")) {
-			if (js_skip(j))
-				return -1;
-		} else {
+		} else if (js_skip(j)) {
+			/* Any other member of a choice (logprobs, Azure's
+			 * content_filter_results, vLLM's stop_reason) is one the
+			 * tree path never reads either: skipped, not declined. */
 			return -1;
 		}
 	}

@@ -170,12 +170,10 @@ static const struct cfg_ld_field top_fields[] = {
 	SECTION("log", log_fields),
 	CALL("providers", ld_providers),
 	CALL("models", ld_models),
+	CALL("resilience", cfg_ld_resilience),
+	CALL("tenants", cfg_ld_tenants),
 };
 
-static const struct cfg_ld_field model_fields[] = {
-	FIELD(struct cfg_model, provider, "provider", CFG_LT_NAME, 0, 0),
-	FIELD(struct cfg_model, model, "model", CFG_LT_NAME, 0, 0),
-};
 
 static void cfg_defaults(struct cfg *c)
 {
@@ -189,6 +187,7 @@ static void cfg_defaults(struct cfg *c)
 	c->limits.handshake_timeout_ms = 5000;
 	c->limits.default_deadline_ms = 600000;
 	c->log.level = CFG_LOG_INFO;
+	cfg_resilience_defaults(&c->resilience);
 }
 
 /* ---- providers and models ------------------------------------------------- */
@@ -228,40 +227,6 @@ static int ld_provider(struct cfg_ld *ld, void *ctx, const char *key, size_t kle
 	return cfg_ld_provider(ld, p, val, sub);
 }
 
-static int ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, int kline,
-		    struct fy_node *val, const char *path)
-{
-	struct cfg *c = ld->c;
-	struct cfg_model *m = &c->models[c->n_models];
-	char sub[CFG_LD_PATH], shown[CFG_LD_SHOW];
-	int ret;
-
-	(void)ctx;
-	if ((ret = cfg_ld_check_name(ld, key, klen, kline, path, "alias")))
-		return ret;
-	cfg_ld_show(shown, sizeof(shown), key, klen);
-	if (cfg_find_model(c, key, klen))
-		return cfg_ld_fail(ld, kline, path, "duplicate alias '%s'", shown);
-	if (!(m->alias = strndup(key, klen)))
-		return cfg_ld_nomem(ld);
-	m->alias_len = klen;
-	c->n_models++;
-	m->line = kline;
-	cfg_ld_subpath(sub, sizeof(sub), path, key, klen);
-	if ((ret = cfg_ld_mapping(ld, &val, kline, sub, 0)))
-		return ret;
-	if ((ret = cfg_ld_section(ld, val, kline, sub, model_fields, N_ELEMS(model_fields), m)))
-		return ret;
-	if (!m->provider)
-		return cfg_ld_fail(ld, kline, sub, "missing key 'provider'");
-	/* The provider is resolved once the whole file is read (providers may
-	 * come after models); remember where the reference was written. */
-	m->provider_line = cfg_ld_line(fy_node_mapping_lookup_by_string(val, "provider", -1), kline);
-	if (!m->model && !(m->model = strdup(m->alias)))
-		return cfg_ld_nomem(ld);
-	return 0;
-}
-
 static void free_providers(struct cfg *c)
 {
 	size_t i;
@@ -271,20 +236,6 @@ static void free_providers(struct cfg *c)
 	free(c->providers);
 	c->providers = NULL;
 	c->n_providers = 0;
-}
-
-static void free_models(struct cfg *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->n_models; i++) {
-		free(c->models[i].alias);
-		free(c->models[i].provider);
-		free(c->models[i].model);
-	}
-	free(c->models);
-	c->models = NULL;
-	c->n_models = 0;
 }
 
 /* providers: and models: are both a mapping of names to settings, stored in
@@ -316,34 +267,22 @@ static int ld_providers(struct cfg_ld *ld, struct fy_node *n, int line, const ch
 static int ld_models(struct cfg_ld *ld, struct fy_node *n, int line, const char *path)
 {
 	ld->models_line = line;
-	free_models(ld->c);
+	cfg_ld_models_free(ld->c);
 	return ld_named_list(ld, n, line, path, (void **)&ld->c->models,
-			     sizeof(struct cfg_model), ld_model);
+			     sizeof(struct cfg_model), cfg_ld_model);
 }
 
 /* Rules that span sections, checked once everything is read. */
 static int ld_finish(struct cfg_ld *ld)
 {
-	struct cfg *c = ld->c;
-	char path[CFG_LD_PATH], shown[CFG_LD_SHOW];
-	size_t i, j;
+	int ret;
 
-	if (c->n_models == 0)
+	if (ld->c->n_models == 0)
 		return cfg_ld_fail(ld, ld->models_line, "models",
 				   "at least one model alias is required");
-	for (i = 0; i < c->n_models; i++) {
-		struct cfg_model *m = &c->models[i];
-
-		j = provider_index(c, m->provider, strlen(m->provider));
-		if (j == SIZE_MAX) {
-			cfg_ld_subpath(path, sizeof(path), "models", m->alias, strlen(m->alias));
-			strncat(path, ".provider", sizeof(path) - strlen(path) - 1);
-			cfg_ld_show(shown, sizeof(shown), m->provider, strlen(m->provider));
-			return cfg_ld_fail(ld, m->provider_line, path, "no provider named '%s'", shown);
-		}
-		m->provider_idx = j;
-	}
-	return 0;
+	if ((ret = cfg_ld_resilience_finish(ld)))
+		return ret;
+	return cfg_ld_models_finish(ld);
 }
 
 /* ---- entry points ---------------------------------------------------------- */
@@ -372,7 +311,7 @@ int cfg_load_string(const char *name, const char *yaml, size_t len, struct cfg *
 		goto out;
 	if (!fy_node_is_mapping(root)) {
 		ret = cfg_ld_fail(&ld, cfg_ld_line(root, 1), "", "the top level must be a "
-				  "mapping of sections (listen, limits, log, providers, models)");
+				  "mapping of sections (listen, limits, log, providers, models, resilience, tenants)");
 		goto out;
 	}
 	if ((ret = cfg_ld_section(&ld, root, 1, "", top_fields, N_ELEMS(top_fields), &c)))
@@ -439,7 +378,8 @@ out:
 void cfg_free(struct cfg *c)
 {
 	free_providers(c);
-	free_models(c);
+	cfg_ld_models_free(c);
+	cfg_ld_tenants_free(c);
 	free(c->source);
 	free(c->listen.socket);
 	free(c->listen.group);

@@ -101,15 +101,169 @@ struct cfg_provider {
 	char *api_key_file;		/* `api_key_file` as written */
 };
 
-/* One model alias clients ask for, `models.ALIAS` in the file. */
+/*
+ * One deployment: a provider and an upstream model on it. Deployments are
+ * what health, retry budgets and rate limits are kept for, so they are
+ * shared: every target (of any alias) naming the same provider and model is
+ * the same deployment, with one circuit breaker, one retry budget, one set
+ * of limits. The limits are written on a target (see cfg_model); two
+ * targets of one deployment that both give a limit must give the same
+ * value, else the load fails naming both lines.
+ */
+struct cfg_deployment {
+	size_t provider_idx;		/* index in cfg.providers */
+	char *model;			/* upstream model name */
+	uint32_t max_concurrent;	/* requests in flight at once; 0 = no limit */
+	uint32_t rpm;			/* requests per minute; 0 = no limit */
+	uint64_t tpm;			/* tokens per minute (prompt + completion); 0 = no limit */
+	int line;			/* 1-based line of the first target naming it */
+};
+
+/* Alias strategies: how a request picks among an alias's targets. Each is
+ * health-aware: a target whose breaker is open (or that is over a rate
+ * limit) is skipped, and the request goes on to the next in that order. */
+enum cfg_strategy {
+	CFG_STRAT_FALLBACK = 0,		/* in the order written (default) */
+	CFG_STRAT_WEIGHTED,		/* random by weight, then the rest by weight */
+	CFG_STRAT_ROUND_ROBIN,		/* rotate the first choice per request */
+	CFG_STRAT_LEAST_LATENCY,	/* lowest moving average time to first chunk */
+};
+
+/* One entry of `models.ALIAS.targets` (or the simple form's one target). */
+struct cfg_target {
+	char *provider;			/* `provider`: a key of providers */
+	size_t provider_idx;
+	char *model;			/* `model`: upstream model, default ALIAS */
+	uint32_t weight;		/* `weight`, 1..1000000, default 1 (weighted only) */
+	uint32_t max_concurrent;	/* limits as written here; 0 = not given */
+	uint32_t rpm;
+	uint64_t tpm;
+	size_t deployment;		/* index in cfg.deployments */
+	int line;			/* 1-based line of the entry */
+	int provider_line;		/* 1-based line of its provider value */
+};
+
+/*
+ * One model alias clients ask for, `models.ALIAS` in the file. Two forms:
+ *
+ *   simple:               provider: NAME          one target; model
+ *                         model: UPSTREAM         defaults to ALIAS
+ *
+ *   several deployments:  strategy: fallback | weighted | round_robin | least_latency
+ *                         targets:                a sequence, at least one
+ *                           - provider: NAME      required
+ *                             model: UPSTREAM     default ALIAS
+ *                             weight: N           default 1
+ *                             max_concurrent: N   the deployment's limits
+ *                             rpm: N              (see cfg_deployment)
+ *                             tpm: N
+ *
+ * `provider`/`model` and `targets` do not mix; `max_concurrent`, `rpm` and
+ * `tpm` may also be given in the simple form. Both forms take:
+ *
+ *   max_attempts  attempts per request over retries and fallbacks, the
+ *                 first included, 1..16; default resilience.retry.max_attempts
+ *   hedge_after   a duration, or "p95": when no first chunk has come after
+ *                 that long (or after the deployment's observed p95 time to
+ *                 first chunk), send the request to the next healthy target
+ *                 too and serve whichever answers first. Default: no hedging.
+ *
+ * `provider`, `provider_idx` and `model` are the first target's, so code
+ * that knows only one deployment per alias keeps working.
+ */
 struct cfg_model {
 	char *alias;
 	size_t alias_len;		/* strlen(alias): lookups compare it first */
-	char *provider;			/* `provider`: a key of providers */
+	char *provider;			/* first target's provider: a key of providers */
 	size_t provider_idx;		/* index of that provider in cfg.providers */
-	char *model;			/* `model`: upstream model name, default ALIAS */
+	char *model;			/* first target's upstream model name */
 	int line;			/* 1-based line of ALIAS */
-	int provider_line;		/* 1-based line of its `provider` value */
+	int provider_line;		/* 1-based line of its (first) `provider` value */
+	enum cfg_strategy strategy;
+	struct cfg_target *targets;	/* at least one */
+	size_t n_targets;
+	uint32_t max_attempts;		/* resolved: never 0 after a load */
+	uint32_t hedge_after_ms;	/* 0 = no fixed hedge delay */
+	int hedge_p95;			/* hedge_after: p95 */
+};
+
+/*
+ * `resilience:` — the sidecar-wide policy of retries, breakers and rate
+ * limits, every key optional:
+ *
+ *   retry:
+ *     max_attempts: 3        1..16, the first attempt included
+ *     backoff_base: 500ms    ceiling of the first retry's jittered delay
+ *     backoff_cap: 8s        largest jittered delay (>= backoff_base)
+ *     min_time_left: 200ms   no attempt starts with less left before the deadline
+ *     retry_on: [...]        error classes retried (errclass.h names); default
+ *                            every transient class. "rejected" and
+ *                            "cancelled" are refused; [] retries nothing.
+ *   retry_budget:
+ *     percent: 20            retries as % of a deployment's requests, 0..1000
+ *     min_retries: 3         per window whatever the traffic
+ *     window: 10s            1s..60s, whole seconds
+ *   breaker:
+ *     window: 20             calls in the sliding window, 1..256
+ *     min_calls: 10          1..window
+ *     failure_rate: 50       percent, 0 = never open on failures
+ *     slow_call: 30s         first chunk slower than this is slow
+ *     slow_call_rate: 80     percent, 0 = never open on slow calls
+ *     open_wait: 5s          first wait in open (> 0)
+ *     open_max: 1m           cap of the doubling wait (>= open_wait)
+ *     probes: 2              half-open probes in flight, 1..16
+ *   rate_limit:
+ *     on_limit: wait         wait (in a bounded queue, up to the request's
+ *                            deadline) or reject (RS_ERR_RATE_LIMITED at once)
+ *     max_queue: 1024        requests waiting sidecar-wide, 1..1000000
+ *
+ * Values are checked with the modules' own checks (bo_config_check,
+ * rbud_config_check, brk_config_check) so the config cannot hold what they
+ * would refuse.
+ */
+struct cfg_resilience {
+	struct {
+		uint32_t max_attempts;
+		uint32_t backoff_base_ms, backoff_cap_ms, min_time_left_ms;
+		uint32_t retry_on;	/* bit (1u << enum ec_class) per retried class */
+	} retry;
+	struct {
+		uint32_t percent, min_retries, window_s;
+	} budget;
+	struct {
+		uint32_t window, min_calls, failure_pct, slow_pct, probes;
+		uint32_t slow_call_ms, open_wait_ms, open_max_ms;
+	} breaker;
+	struct {
+		int reject;		/* on_limit: reject */
+		uint32_t max_queue;
+	} rate_limit;
+};
+
+/*
+ * `tenants:` — limits per tenant. A tenant is the Unix user a client runs
+ * as (the sidecar reads it from the socket, SO_PEERCRED): one host runs
+ * several applications, and one of them must not take every deployment's
+ * capacity from the others. Keys are user names or numeric uids, and "*"
+ * for every user not named; a user with no entry (and no "*") has no
+ * tenant limits.
+ *
+ *   tenants:
+ *     batch: {max_concurrent: 8, rpm: 120, tpm: 200000}
+ *     "*":   {max_concurrent: 64}
+ *
+ * The limits count requests (a request's retries and hedges are one), and
+ * tokens as for deployments (estimated up front, corrected from USAGE). A
+ * request over its tenant's limit waits or is refused as
+ * resilience.rate_limit says.
+ */
+struct cfg_tenant {
+	char *name;			/* as written */
+	uid_t uid;			/* resolved at load; unused for "*" */
+	int any;			/* the "*" entry */
+	uint32_t max_concurrent, rpm;	/* 0 = no limit */
+	uint64_t tpm;
+	int line;
 };
 
 struct cfg {
@@ -135,7 +289,15 @@ struct cfg {
 	size_t n_providers;
 	struct cfg_model *models;	/* at least one */
 	size_t n_models;
+	struct cfg_deployment *deployments; /* every distinct provider + model of the targets */
+	size_t n_deployments;
+	struct cfg_resilience resilience;
+	struct cfg_tenant *tenants;
+	size_t n_tenants;
 };
+
+/* The tenant entry for uid: its own, else "*", else NULL. */
+const struct cfg_tenant *cfg_find_tenant(const struct cfg *c, uid_t uid);
 
 /*
  * Load and validate. Return 0 and fill *out, or -EINVAL for a bad config and

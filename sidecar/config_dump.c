@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "config_value.h"
+#include "errclass.h"
 
 /* A YAML double-quoted scalar. Control bytes become \xNN escapes, which YAML
  * reads back as the same code point; everything else is already UTF-8. */
@@ -90,6 +91,91 @@ static void dump_http(FILE *f, const struct cfg_provider *p)
 	fprintf(f, "    allow_insecure_http: %s\n", p->allow_insecure_http ? "true" : "false");
 }
 
+/* A target's keys (limits only when given), separated by sep: ", " in a
+ * flow mapping, a newline and indent as block keys. */
+static void dump_target_body(FILE *f, const struct cfg_target *t, int weight, const char *sep)
+{
+	fputs("provider: ", f);
+	dump_str(f, t->provider);
+	fprintf(f, "%smodel: ", sep);
+	dump_str(f, t->model);
+	if (weight)
+		fprintf(f, "%sweight: %u", sep, t->weight);
+	if (t->max_concurrent)
+		fprintf(f, "%smax_concurrent: %u", sep, t->max_concurrent);
+	if (t->rpm)
+		fprintf(f, "%srpm: %u", sep, t->rpm);
+	if (t->tpm)
+		fprintf(f, "%stpm: %llu", sep, (unsigned long long)t->tpm);
+}
+
+/* The simple form when it says everything (one target of weight 1), the
+ * targets list otherwise; strategy, attempts and hedging always. */
+static void dump_model(FILE *f, const struct cfg_model *m)
+{
+	static const char *const strategies[] = { "fallback", "weighted", "round_robin",
+						  "least_latency" };
+	fputs("  ", f);
+	dump_str(f, m->alias);
+	fputs(":\n", f);
+	if ((unsigned)m->strategy < sizeof(strategies) / sizeof(strategies[0]))
+		fprintf(f, "    strategy: %s\n", strategies[m->strategy]);
+	fprintf(f, "    max_attempts: %u\n", m->max_attempts);
+	if (m->hedge_p95)
+		fputs("    hedge_after: p95\n", f);
+	else if (m->hedge_after_ms)
+		dump_duration_us(f, "    ", "hedge_after", (uint64_t)m->hedge_after_ms * 1000);
+	if (m->n_targets == 1 && m->targets[0].weight == 1) {
+		fputs("    ", f);
+		dump_target_body(f, &m->targets[0], 0, "\n    ");
+		fputc('\n', f);
+		return;
+	}
+	fputs("    targets:\n", f);
+	for (size_t j = 0; j < m->n_targets; j++) {
+		fputs("      - {", f);
+		dump_target_body(f, &m->targets[j], 1, ", ");
+		fputs("}\n", f);
+	}
+}
+
+static void dump_retry_on(FILE *f, uint32_t mask)
+{
+	int first = 1;
+
+	fputs("    retry_on: [", f);
+	for (int k = 0; k < EC_COUNT; k++)
+		if (mask & (1u << k)) {
+			fprintf(f, "%s%s", first ? "" : ", ", ec_name((enum ec_class)k));
+			first = 0;
+		}
+	fputs("]\n", f);
+}
+
+static void dump_resilience(FILE *f, const struct cfg_resilience *r)
+{
+	fputs("resilience:\n  retry:\n", f);
+	fprintf(f, "    max_attempts: %u\n", r->retry.max_attempts);
+	dump_duration_us(f, "    ", "backoff_base", (uint64_t)r->retry.backoff_base_ms * 1000);
+	dump_duration_us(f, "    ", "backoff_cap", (uint64_t)r->retry.backoff_cap_ms * 1000);
+	dump_duration_us(f, "    ", "min_time_left", (uint64_t)r->retry.min_time_left_ms * 1000);
+	dump_retry_on(f, r->retry.retry_on);
+	fputs("  retry_budget:\n", f);
+	fprintf(f, "    percent: %u\n    min_retries: %u\n", r->budget.percent,
+		r->budget.min_retries);
+	dump_duration_us(f, "    ", "window", (uint64_t)r->budget.window_s * 1000000);
+	fputs("  breaker:\n", f);
+	fprintf(f, "    window: %u\n    min_calls: %u\n    failure_rate: %u\n",
+		r->breaker.window, r->breaker.min_calls, r->breaker.failure_pct);
+	dump_duration_us(f, "    ", "slow_call", (uint64_t)r->breaker.slow_call_ms * 1000);
+	fprintf(f, "    slow_call_rate: %u\n", r->breaker.slow_pct);
+	dump_duration_us(f, "    ", "open_wait", (uint64_t)r->breaker.open_wait_ms * 1000);
+	dump_duration_us(f, "    ", "open_max", (uint64_t)r->breaker.open_max_ms * 1000);
+	fprintf(f, "    probes: %u\n", r->breaker.probes);
+	fprintf(f, "  rate_limit:\n    on_limit: %s\n    max_queue: %u\n",
+		r->rate_limit.reject ? "reject" : "wait", r->rate_limit.max_queue);
+}
+
 int cfg_dump(const struct cfg *c, FILE *f)
 {
 	size_t i;
@@ -139,16 +225,18 @@ int cfg_dump(const struct cfg *c, FILE *f)
 	}
 
 	fputs("models:\n", f);
-	for (i = 0; i < c->n_models; i++) {
-		const struct cfg_model *m = &c->models[i];
+	for (i = 0; i < c->n_models; i++)
+		dump_model(f, &c->models[i]);
+	dump_resilience(f, &c->resilience);
+	if (c->n_tenants)
+		fputs("tenants:\n", f);
+	for (i = 0; i < c->n_tenants; i++) {
+		const struct cfg_tenant *t = &c->tenants[i];
 
 		fputs("  ", f);
-		dump_str(f, m->alias);
-		fputs(":\n    provider: ", f);
-		dump_str(f, m->provider);
-		fputs("\n    model: ", f);
-		dump_str(f, m->model);
-		fputc('\n', f);
+		dump_str(f, t->name);
+		fprintf(f, ": {max_concurrent: %u, rpm: %u, tpm: %llu}\n", t->max_concurrent, t->rpm,
+			(unsigned long long)t->tpm);
 	}
 	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }

@@ -37,6 +37,9 @@ struct cfg_ld {
 	 * key is quoted only if it is at most this long and made of letters,
 	 * digits, '_' and '-', i.e. looks like a key name and not a value. */
 	size_t shown_key_max;
+	void *cur;			/* what a CFG_LT_CALL reads into, when not the cfg */
+	/* resilience sections' lines, for checks across their keys */
+	int retry_line, budget_line, breaker_line;
 };
 
 /* How a known key's value is read and where it goes. */
@@ -144,5 +147,23 @@ int cfg_ld_provider(struct cfg_ld *ld, struct cfg_provider *p, struct fy_node *m
 		    const char *path);
 /* Free what cfg_ld_provider (and the name) allocated; the key is wiped. */
 void cfg_ld_provider_free(struct cfg_provider *p);
+
+/* config_model.c: `models.ALIAS` (key and value as ld_named_list gives
+ * them) into the next slot of c->models; and, once the whole file is read,
+ * providers resolved, deployments built, defaults from resilience applied. */
+int cfg_ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, int kline,
+		 struct fy_node *val, const char *path);
+int cfg_ld_models_finish(struct cfg_ld *ld);
+void cfg_ld_models_free(struct cfg *c);
+
+/* config_tenant.c: the `tenants` section, and freeing it. */
+int cfg_ld_tenants(struct cfg_ld *ld, struct fy_node *val, int line, const char *path);
+void cfg_ld_tenants_free(struct cfg *c);
+
+/* config_policy.c: the `resilience` section: its defaults, its reader, and
+ * the checks across its keys (run after the whole file is read). */
+void cfg_resilience_defaults(struct cfg_resilience *r);
+int cfg_ld_resilience(struct cfg_ld *ld, struct fy_node *val, int line, const char *path);
+int cfg_ld_resilience_finish(struct cfg_ld *ld);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "deploy.h"
 #include "log.h"
 #include "server.h"
 #include "shm/proto.h"
@@ -36,9 +37,12 @@ static void hs_refuse(int fd, int status, const char *msg)
 
 static void hs_stats(struct srv *s, int fd)
 {
-	char buf[8192];
+	/* Static: per-deployment lines make it larger than a stack frame
+	 * should be; the loop is single-threaded. */
+	static char buf[64 * 1024];
 	size_t n = stats_render(buf, sizeof buf);
 	n += srv_render_pools(s, buf + n, sizeof buf - n);
+	n += dep_render(s->deps, s->n_deps, s->loop.now, buf + n, sizeof buf - n);
 	ssize_t w = send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)w;
 }

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "deploy.h"
+#include "ratelimit.h"
 #include "handshake.h"
 #include "log.h"
 #include "ringside.h"
@@ -382,6 +384,19 @@ int srv_init(struct srv *s, const struct cfg *cfg, const char *sock_path)
 		if (!s->pools[i])
 			return -ENOMEM;
 	}
+	s->deps = dep_new_all(cfg, loop_clock_ns(), &s->n_deps);
+	s->alias_rr = calloc(cfg->n_models ? cfg->n_models : 1, sizeof *s->alias_rr);
+	if ((cfg->n_deployments && !s->deps) || !s->alias_rr)
+		return -ENOMEM;
+	s->tenant_rl = calloc(cfg->n_tenants ? cfg->n_tenants : 1, sizeof *s->tenant_rl);
+	if (!s->tenant_rl)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct cfg_tenant *t = &cfg->tenants[i];
+		struct rl_limits lim = { .max_concurrent = t->max_concurrent, .rpm = t->rpm,
+					 .tpm = t->tpm };
+		rl_init(&s->tenant_rl[i], &lim, loop_clock_ns());
+	}
 	rc = srv_listen(s, sock_path);
 	if (rc)
 		return rc;
@@ -476,5 +491,8 @@ void srv_free(struct srv *s)
 			up_pool_free(s->pools[i]);
 		free(s->pools);
 	}
+	dep_free_all(s->deps);
+	free(s->alias_rr);
+	free(s->tenant_rl);
 	loop_free(&s->loop);
 }

@@ -16,6 +16,9 @@
 struct client;
 struct cfg_provider;
 struct up_pool;
+struct dep;
+struct rl;
+struct route;
 
 struct srv {
 	struct loop loop;
@@ -38,6 +41,12 @@ struct srv {
 	uint64_t next_client_id;
 	int stopping;
 	struct up_pool **pools;       /* per provider index; NULL for mock */
+	struct dep *deps;             /* per cfg->deployments index (deploy.h) */
+	size_t n_deps;
+	uint32_t *alias_rr;           /* per model alias: round-robin counter */
+	struct rl *tenant_rl;         /* per cfg->tenants index: its limits' state */
+	struct route *waiting;        /* routes waiting for a target (route.c) */
+	uint32_t n_waiting;
 };
 
 /* Set up everything up to a listening socket. sock_path: the path to use

@@ -27,6 +27,15 @@ struct stats {
 	uint64_t events_written;
 	uint64_t ring_full_pauses;
 	uint64_t bell_kicks;          /* eventfd writes to wake a client */
+	uint64_t route_attempts;      /* upstream attempts, all kinds */
+	uint64_t route_retries;       /* attempts repeating a deployment */
+	uint64_t route_fallbacks;     /* attempts moving to another deployment */
+	uint64_t route_hedges;        /* hedge attempts started */
+	uint64_t route_hedge_wins;    /* ... that served the stream */
+	uint64_t route_waits;         /* requests that waited for a target */
+	uint64_t route_rejected;      /* refused: on_limit reject, or queue full */
+	uint64_t route_rate_limited;  /* ended RATE_LIMITED by the router */
+	uint64_t route_unavailable;   /* ended UNAVAILABLE: every target open */
 	uint64_t loop_sleeps;
 	uint64_t loop_wakeups;
 };

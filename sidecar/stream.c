@@ -13,6 +13,7 @@
 #include "log.h"
 #include "ringside.h"
 #include "provider.h"
+#include "route.h"
 #include "server.h"
 #include "shm/proto.h"
 #include "stats.h"
@@ -40,6 +41,9 @@ struct stream *stream_new(struct client *c, uint64_t id, uint32_t deadline_ms)
 	s->t_created = c->srv->loop.now;
 	s->deadline.idx = LOOP_TIMER_IDLE;
 	s->deadline.fn = stream_deadline_fired;
+	s->fail_retry_after_ns = UINT64_MAX;
+	if (deadline_ms)
+		s->deadline_at = s->t_created + (uint64_t)deadline_ms * 1000000u;
 	if (deadline_ms &&
 	    loop_timer_arm(&c->srv->loop, &s->deadline,
 			   s->t_created + (uint64_t)deadline_ms * 1000000u)) {
@@ -58,6 +62,8 @@ void stream_start(struct stream *s, const struct provider_ops *ops,
 	s->ops = ops;
 	s->prov = prov;
 	s->model = model;
+	if (!s->umodel)
+		s->umodel = model->model;
 	s->live = 1;
 	int rc = ops->start(s, req);
 	if (rc) {
@@ -67,16 +73,25 @@ void stream_start(struct stream *s, const struct provider_ops *ops,
 	}
 }
 
+static int stream_write_start(struct stream *s);
+
 int stream_emit_frame(struct stream *s, uint16_t type, const void *a, size_t alen,
 			const void *b, size_t blen, const void *c3, size_t clen)
 {
 	struct client *c = s->client;
+	if (s->parent)
+		return route_emit(s, type, a, alen, b, blen, c3, clen);
 	if (c->doomed || c->closing)
 		return -EPIPE;
 	/* Streams queued for room go first: writing past them would reorder
 	 * this stream's own events if it is among them. */
 	if (s->on_blocked)
 		return -EAGAIN;
+	if (s->start_pending) {
+		int rc = stream_write_start(s);
+		if (rc)
+			return rc;
+	}
 	struct ring_frame *f;
 	size_t total = alen + blen + clen;
 	int rc = ring_reserve(&c->ev, (uint32_t)total, &f);
@@ -107,6 +122,24 @@ int stream_emit_frame(struct stream *s, uint16_t type, const void *a, size_t ale
 		client_kick_now(c);
 	}
 	return 0;
+}
+
+static int stream_write_start(struct stream *s)
+{
+	s->start_pending = 0;
+	int rc = stream_emit_start(s, s->start_prov, s->start_model, s->start_attempt, 0);
+	if (rc == -EAGAIN)
+		s->start_pending = 1;
+	return rc;
+}
+
+void stream_set_start(struct stream *s, const char *provider, const char *model,
+		      uint32_t attempt)
+{
+	s->start_prov = provider;
+	s->start_model = model;
+	s->start_attempt = attempt;
+	s->start_pending = 1;
 }
 
 int stream_emit_start(struct stream *s, const char *provider, const char *model,
@@ -155,11 +188,13 @@ static void stream_write_end(struct stream *s)
 	struct client *c = s->client;
 	int rc;
 	if (s->end_type == PROTO_DONE) {
-		struct proto_done d = { .reason_len = s->end_len };
+		struct proto_done d = { .reason_len = s->end_len, .attempts = s->attempts };
 		rc = stream_emit_frame(s, PROTO_DONE, &d, sizeof d, s->end_text, s->end_len, NULL, 0);
 	} else {
 		struct proto_error e = { .code = s->err_code, .http_status = s->http_status,
-					 .retryable = s->retryable, .msg_len = s->end_len };
+					 .retryable = s->retryable, .msg_len = s->end_len,
+					 .attempts = s->attempts,
+					 .retry_after_ms = s->retry_after_ms };
 		rc = stream_emit_frame(s, PROTO_ERROR, &e, sizeof e, s->end_text, s->end_len, NULL, 0);
 	}
 	if (rc == -EAGAIN)
@@ -194,6 +229,10 @@ void stream_end_done(struct stream *s, const char *reason)
 	s->end_len = (uint16_t)strnlen(reason, STREAM_END_TEXT - 1);
 	memcpy(s->end_text, reason, s->end_len);
 	stream_stop_adapter(s);
+	if (s->parent) {
+		route_attempt_end(s); /* may free s */
+		return;
+	}
 	stream_write_end(s);
 }
 
@@ -215,12 +254,23 @@ void stream_end_error(struct stream *s, int code, int http_status, int retryable
 	/* Formatted before stopping the adapter: the arguments may live in its
 	 * state. */
 	stream_stop_adapter(s);
+	if (s->parent) {
+		route_attempt_end(s); /* may free s */
+		return;
+	}
 	if (code == RS_ERR_CANCELLED)
 		stats.streams_cancelled++;
 	log_debug("client %llu stream %llu error %d: %.*s",
 		  (unsigned long long)s->client->id, (unsigned long long)s->id, code,
 		  (int)s->end_len, s->end_text);
 	stream_write_end(s);
+}
+
+void stream_note_failure(struct stream *s, int curl_code, int deadline, uint64_t retry_after_ns)
+{
+	s->fail_curl = curl_code;
+	s->fail_deadline = (uint8_t)deadline;
+	s->fail_retry_after_ns = retry_after_ns;
 }
 
 void stream_flush(struct stream *s)

@@ -33,6 +33,7 @@ static const struct knob_def knob_defs[] = {
 	KNOB(error_after, KNOB_NUM),
 	KNOB(fail_pct, KNOB_PCT),
 	KNOB(seed, KNOB_NUM),
+	KNOB(chaos, KNOB_PCT),
 	KNOB(tool, KNOB_TOOL),
 };
 

@@ -33,6 +33,7 @@ struct ml_knobs {
 	long error_after;     /* in-stream error event after N chunks, then end */
 	long fail_pct;        /* fail this percentage of requests ... */
 	long seed;            /* ... chosen by this seed and the request counter */
+	long chaos;           /* fail this percentage with a mix of faults (reply.c) */
 	char tool[ML_TOOL_MAX + 1]; /* non-empty: reply with a call to this tool */
 };
 

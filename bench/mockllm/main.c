@@ -36,7 +36,13 @@ static const char ml_usage[] =
 	"Knobs: header 'x-mock: k=v,k=v' and/or a model suffix 'model@k=v,k=v':\n"
 	"  tokens=N ttft_us=N itl_us=N slow_headers_us=N\n"
 	"  status=CODE retry_after=S retry_after_ms=N fail_pct=P seed=N\n"
-	"  reset_after=N stall_after=N malformed_after=N error_after=N tool=NAME\n";
+	"  reset_after=N stall_after=N malformed_after=N error_after=N tool=NAME\n"
+	"  chaos=P     fail P%% of requests (by seed), each with one of eight faults\n"
+	"              before the first content: 500, 503, 429 (retry-after-ms: 20),\n"
+	"              overloaded (Anthropic 529, else 503), RST before the status\n"
+	"              line, RST after the headers, a malformed first event, an\n"
+	"              in-stream error event (the last three are a cut body or a\n"
+	"              500 when not streamed)\n";
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {

@@ -52,6 +52,39 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* chaos=: the faults a gateway can still retry, since all of them come
+ * before the first content. */
+enum chaos_kind {
+	CHAOS_500, CHAOS_503, CHAOS_429, CHAOS_OVERLOADED, CHAOS_RST_HEAD, CHAOS_RST_BODY,
+	CHAOS_MALFORMED, CHAOS_ERROR_EVENT, CHAOS_KINDS
+};
+
+/* Is this request one chaos= fails, and how? Its own hash input, so chaos
+ * and fail_pct pick independently. Sets c->status (-1: RST before the
+ * status line) or the stream knobs. */
+static void chaos_apply(struct ml_conn *c, const struct ml_route *rt, struct ml_knobs *k,
+			uint64_t seed, uint64_t id)
+{
+	uint64_t h = mix64((seed * 0x100000001b3ull) ^ id ^ 0x6368616f73ull /* "chaos" */);
+	if (h % 100 >= (uint64_t)k->chaos)
+		return;
+	ml_stat_add(&c->w->stats.faults[ML_FAULT_CHAOS], 1);
+	switch ((enum chaos_kind)((h >> 32) % CHAOS_KINDS)) {
+	case CHAOS_500: c->status = 500; break;
+	case CHAOS_503: c->status = 503; break;
+	case CHAOS_429:
+		c->status = 429;
+		k->retry_after_ms = 20;
+		break;
+	case CHAOS_OVERLOADED: c->status = rt->fmt == ML_FMT_ANTHROPIC ? 529 : 503; break;
+	case CHAOS_RST_HEAD: c->status = -1; break;
+	case CHAOS_RST_BODY: k->reset_after = 0; break;
+	case CHAOS_MALFORMED: k->malformed_after = 0; break;
+	case CHAOS_ERROR_EVENT: k->error_after = 0; break;
+	case CHAOS_KINDS: break;
+	}
+}
+
 void ml_reply_begin(struct ml_conn *c, const struct ml_route *rt, const struct ml_http_req *q)
 {
 	struct ml_worker *w = c->w;
@@ -76,6 +109,8 @@ void ml_reply_begin(struct ml_conn *c, const struct ml_route *rt, const struct m
 		c->status = (int)k->status;
 		ml_stat_add(&w->stats.faults[ML_FAULT_STATUS], 1);
 	}
+	if (!c->status && k->chaos != ML_UNSET)
+		chaos_apply(c, rt, k, k->seed != ML_UNSET ? (uint64_t)k->seed : 0, r->id);
 	uint64_t slow = k->slow_headers_us != ML_UNSET ? (uint64_t)k->slow_headers_us * 1000u : 0;
 	uint64_t ttft = k->ttft_us != ML_UNSET ? (uint64_t)k->ttft_us * 1000u : 0;
 	c->t_head = r->start_ns + slow;
@@ -280,6 +315,12 @@ void ml_reply_step(struct ml_conn *c)
 	if (c->phase == ML_PH_HEAD) {
 		if (c->w->now < c->t_head) {
 			ml_conn_arm(c, c->t_head);
+			return;
+		}
+		if (c->status < 0) {
+			/* chaos: the connection dies before a byte of the reply */
+			c->phase = ML_PH_IDLE;
+			c->rst = true;
 			return;
 		}
 		if (c->status) {

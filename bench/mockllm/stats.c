@@ -10,6 +10,7 @@ static _Atomic uint64_t stats_req_seq;
 static const char *const fmt_names[ML_FMT_COUNT] = { "openai", "anthropic", "gemini", "ollama" };
 static const char *const fault_names[ML_FAULT_COUNT] = {
 	"status", "fail_pct", "reset_after", "stall_after", "malformed_after", "error_after",
+	"chaos",
 };
 
 const char *ml_fmt_name(enum ml_fmt f)

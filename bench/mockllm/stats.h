@@ -27,6 +27,7 @@ enum ml_fault {
 	ML_FAULT_STALL,     /* stall_after= */
 	ML_FAULT_MALFORMED, /* malformed_after= */
 	ML_FAULT_ERROR,     /* error_after= */
+	ML_FAULT_CHAOS,     /* a request chosen by chaos= (any of its faults) */
 	ML_FAULT_COUNT
 };
 

@@ -21,9 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "backoff.h"
 #include "chatreq.h"
 #include "client.h"
+#include "errclass.h"
 #include "jarena.h"
 #include "log.h"
 #include "ndjson.h"
@@ -71,8 +74,12 @@ struct hp {
 	enum hp_end end;
 	uint16_t err_code, err_status;
 	uint8_t err_retryable;
+	int curl_code;              /* the transfer's failure, for the retry policy */
+	enum ec_deadline deadline;  /* which of our deadlines ended it */
 	char end_text[200];
-	char retry_after[24];
+	/* Retry-After as sent (an HTTP-date is 29 bytes) and retry-after-ms. */
+	char retry_after[40];
+	char retry_after_ms[24];
 };
 
 static void hp_try_end(struct hp *h);
@@ -173,8 +180,11 @@ static int hp_sink_error(void *arg, int code, int status, int retryable, const c
 	h->err_code = (uint16_t)code;
 	h->err_status = (uint16_t)status;
 	h->err_retryable = (uint8_t)!!retryable;
-	if (h->retry_after[0])
-		snprintf(h->end_text, sizeof h->end_text, "%s: %.*s (retry after %s s)",
+	if (h->retry_after_ms[0])
+		snprintf(h->end_text, sizeof h->end_text, "%s: %.*s (retry after %s ms)",
+			 h->s->prov->name, (int)n, msg, h->retry_after_ms);
+	else if (h->retry_after[0])
+		snprintf(h->end_text, sizeof h->end_text, "%s: %.*s (retry after %s)",
 			 h->s->prov->name, (int)n, msg, h->retry_after);
 	else
 		snprintf(h->end_text, sizeof h->end_text, "%s: %.*s", h->s->prov->name, (int)n, msg);
@@ -222,12 +232,15 @@ static void hp_timer_fired(struct loop_timer *t)
 	const struct cfg_provider *p = h->s->prov;
 	char d[48];
 	if (h->total_deadline && now >= h->total_deadline) {
+		h->deadline = EC_DL_TOTAL;
 		snprintf(d, sizeof d, "%u ms", p->total_timeout_ms);
 		hp_fail(h, RS_ERR_TIMEOUT, 0, 1, "%s: no complete response within %s", d);
 	} else if (!h->got_content) {
+		h->deadline = EC_DL_FIRST_CHUNK;
 		snprintf(d, sizeof d, "%u ms", p->first_chunk_timeout_ms);
 		hp_fail(h, RS_ERR_TIMEOUT, 0, 1, "%s: no first chunk within %s", d);
 	} else {
+		h->deadline = EC_DL_IDLE;
 		snprintf(d, sizeof d, "%u ms", p->idle_timeout_ms);
 		hp_fail(h, RS_ERR_TIMEOUT, 0, 1, "%s: stream idle for %s", d);
 	}
@@ -236,6 +249,20 @@ static void hp_timer_fired(struct loop_timer *t)
 
 /* ---- the end ------------------------------------------------------------------------ */
 
+/* The provider's Retry-After as a delay, UINT64_MAX when none (or none we
+ * can read) came. retry-after-ms wins, as in the OpenAI and Anthropic SDKs. */
+static uint64_t hp_retry_after_ns(const struct hp *h)
+{
+	uint64_t ns;
+	if (h->retry_after_ms[0] &&
+	    !bo_parse_retry_after_ms(h->retry_after_ms, strlen(h->retry_after_ms), &ns))
+		return ns;
+	if (h->retry_after[0] &&
+	    !bo_parse_retry_after(h->retry_after, strlen(h->retry_after), (int64_t)time(NULL), &ns))
+		return ns;
+	return UINT64_MAX;
+}
+
 /* Deliver the decided end once everything queued before it is out. May free
  * h: the caller's last act. */
 static void hp_try_end(struct hp *h)
@@ -243,10 +270,12 @@ static void hp_try_end(struct hp *h)
 	if (h->end == HP_END_NONE || h->in_feed || !outbox_empty(&h->ob))
 		return;
 	struct stream *s = h->s;
-	if (h->end == HP_END_DONE)
+	if (h->end == HP_END_DONE) {
 		stream_end_done(s, h->end_text);
-	else
-		stream_end_error(s, h->err_code, h->err_status, h->err_retryable, "%s", h->end_text);
+		return;
+	}
+	stream_note_failure(s, h->curl_code, h->deadline, hp_retry_after_ns(h));
+	stream_end_error(s, h->err_code, h->err_status, h->err_retryable, "%s", h->end_text);
 }
 
 /* ---- transfer callbacks ------------------------------------------------------------ */
@@ -254,14 +283,27 @@ static void hp_try_end(struct hp *h)
 static void hp_on_header(void *owner, const char *line, size_t len)
 {
 	struct hp *h = owner;
-	static const char ra[] = "retry-after:";
-	if (len > sizeof ra - 1 && !strncasecmp(line, ra, sizeof ra - 1)) {
-		const char *v = line + sizeof ra - 1;
-		size_t n = len - (sizeof ra - 1);
-		while (n && *v == ' ')
-			v++, n--;
-		snprintf(h->retry_after, sizeof h->retry_after, "%.*s", (int)(n > 20 ? 20 : n), v);
-	}
+	static const char ra[] = "retry-after:", ram[] = "retry-after-ms:";
+	char *dst = NULL;
+	size_t cap = 0, skip = 0;
+	if (len > sizeof ra - 1 && !strncasecmp(line, ra, sizeof ra - 1))
+		dst = h->retry_after, cap = sizeof h->retry_after, skip = sizeof ra - 1;
+	else if (len > sizeof ram - 1 && !strncasecmp(line, ram, sizeof ram - 1))
+		dst = h->retry_after_ms, cap = sizeof h->retry_after_ms, skip = sizeof ram - 1;
+	if (!dst)
+		return;
+	const char *v = line + skip;
+	size_t n = len - skip;
+	while (n && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	/* Longer than any valid value: keep nothing rather than a prefix that
+	 * could parse as something else. */
+	if (n >= cap)
+		n = 0;
+	memcpy(dst, v, n);
+	dst[n] = 0;
 }
 
 static int hp_keep(struct hp *h, const char *p, size_t len, size_t max)
@@ -360,6 +402,8 @@ static void hp_on_done(void *owner, int code, long status, const char *err)
 	struct hp *h = owner;
 	struct uev_sink s;
 	h->status = status;
+	if (code != CURLE_OK && h->end == HP_END_NONE)
+		h->curl_code = code;
 	if (code != CURLE_OK) {
 		if (code == CURLE_OPERATION_TIMEDOUT)
 			hp_fail(h, RS_ERR_TIMEOUT, 0, 1, "%s: %s", err);
@@ -409,7 +453,7 @@ static int hp_start(struct stream *s, const struct chatreq *req)
 	h->dec.codec = codec;
 	h->timer.idx = LOOP_TIMER_IDLE;
 	h->timer.fn = hp_timer_fired;
-	struct pc_target t = { .prov = p, .model = s->model->model };
+	struct pc_target t = { .prov = p, .model = s->umodel };
 	struct pc_http http = { 0 };
 	char err[160];
 	int rc = codec->build(&t, req, req->stream, &http, err, sizeof err);
@@ -434,7 +478,7 @@ static int hp_start(struct stream *s, const struct chatreq *req)
 	sse_init(&h->sse, HP_MAX_EVENT, !!(codec->flags & PC_SSE_STRAY));
 	ndjson_init(&h->nd, HP_MAX_EVENT);
 	s->pstate = h;
-	stream_emit_start(s, p->name, s->model->model, 1, 0);
+	stream_emit_start(s, p->name, s->umodel, 1, 0);
 	h->x = up_xfer_start(pool, &http, &hp_xfer_ops, h);
 	pc_http_free(&http);
 	uint64_t now = stream_loop(s)->now;

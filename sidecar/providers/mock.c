@@ -79,7 +79,7 @@ static void mock_step(struct mock *m)
 	for (;;) {
 		switch (m->phase) {
 		case MOCK_START: {
-			int rc = stream_emit_start(s, s->prov->name, s->model->model, 1, 0);
+			int rc = stream_emit_start(s, s->prov->name, s->umodel, 1, 0);
 			if (rc)
 				return; /* -EAGAIN: resume; -EPIPE: stop follows */
 			m->phase = MOCK_FIRST;

@@ -29,7 +29,14 @@
 
 void h_ml_start(struct h_ml *m)
 {
+	h_ml_start_on(m, 0);
+}
+
+void h_ml_start_on(struct h_ml *m, int port)
+{
 	const char *bin = h_env("RINGSIDE_MOCKLLM");
+	char ps[16];
+	snprintf(ps, sizeof ps, "%d", port);
 	int p[2];
 	cr_assert(pipe(p) == 0, "pipe: %s", strerror(errno));
 	m->pid = h_fork();
@@ -37,7 +44,7 @@ void h_ml_start(struct h_ml *m)
 		dup2(p[1], STDOUT_FILENO);
 		/* stderr stays the test's: sanitizer reports reach tests/run.sh. */
 		close_range(3, ~0u, 0);
-		execl(bin, "mockllm", "-p", "0", "-q", (char *)NULL);
+		execl(bin, "mockllm", "-p", ps, "-q", (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -197,6 +204,15 @@ const struct h_ml_kind h_ml_kinds[H_ML_NKINDS] = {
 	[H_ML_KIND_OLLAMA] = { "ollama", H_ML_OLLAMA, "llama-x" },
 };
 
+/* More top-level YAML for h_ml_config (h_ml_extra_yaml); a test is a
+ * process of its own, so this static is per test. */
+static const char *h_ml_extra;
+
+void h_ml_extra_yaml(const char *yaml)
+{
+	h_ml_extra = yaml;
+}
+
 void h_ml_config(char *buf, size_t len, int port, const char *limits, const char *prov_extra,
 		 const struct h_ml_alias *a, size_t n)
 {
@@ -223,6 +239,10 @@ void h_ml_config(char *buf, size_t len, int port, const char *limits, const char
 			     a[i].alias, a[i].provider, a[i].model);
 		cr_assert(w > 0 && (size_t)w < len - used, "config text too long");
 		used += (size_t)w;
+	}
+	if (h_ml_extra) {
+		w = snprintf(buf + used, len - used, "%s", h_ml_extra);
+		cr_assert(w >= 0 && (size_t)w < len - used, "config text too long");
 	}
 }
 

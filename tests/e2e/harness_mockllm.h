@@ -30,6 +30,9 @@ struct h_ml {
 
 /* Start mockllm -p 0 -q and read its port from the line it prints. */
 void h_ml_start(struct h_ml *m);
+/* The same on a given port (0: ephemeral), e.g. one h_ml_dead_port gave:
+ * a provider that comes back. */
+void h_ml_start_on(struct h_ml *m, int port);
 
 /* SIGTERM; assert exit 0 within H_WAIT_MS (an ASan leak report fails it). */
 void h_ml_stop(struct h_ml *m);
@@ -85,6 +88,14 @@ struct h_ml_alias {
  */
 void h_ml_config(char *buf, size_t len, int port, const char *limits, const char *prov_extra,
 		 const struct h_ml_alias *a, size_t n);
+
+/* Top-level YAML appended to every config h_ml_config writes from now on
+ * in this test (NULL: none), e.g. a resilience section. */
+void h_ml_extra_yaml(const char *yaml);
+
+/* A policy of one attempt per request, for tests of what one attempt does
+ * (its deadlines, its error typing) rather than of the router. */
+#define H_ML_ONE_ATTEMPT "resilience: {retry: {max_attempts: 1}}\n"
 
 /* h_ml_config + h_start_yaml. */
 void h_ml_sidecar(struct h_sidecar *sc, int port, const char *limits, const char *prov_extra,

@@ -118,7 +118,9 @@ Test(flow, test_rs_fd_readable_on_sidecar_death)
 	struct h_sidecar sc;
 	h_start(&sc, NULL);
 	rs_client *c = h_connect(&sc);
-	char *b = h_body("talk slowly", 1, -1, -1, 50000000, -1);
+	/* First word at once, the next in 50 s: START and one DELTA, then
+	 * silence. */
+	char *b = h_body("talk slowly", 1, -1, -1, 0, 50000000);
 	struct h_set set = { 0 };
 	h_set_add(&set, h_submit(c, H_MODEL, b));
 	free(b);
@@ -127,6 +129,9 @@ Test(flow, test_rs_fd_readable_on_sidecar_death)
 	cr_assert_eq(next_via_fd(c, &ev, &polls), RS_OK);
 	h_set_event(&set, &ev);
 	cr_assert_eq(ev.type, RS_EV_START);
+	cr_assert_eq(next_via_fd(c, &ev, &polls), RS_OK);
+	h_set_event(&set, &ev);
+	cr_assert_eq(ev.type, RS_EV_DELTA);
 	cr_assert_eq(rs_next(c, &ev, 0), RS_ETIMEDOUT);
 	h_kill9(&sc);
 	cr_assert_eq(next_via_fd(c, &ev, &polls), RS_OK);

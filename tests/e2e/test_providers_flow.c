@@ -19,7 +19,14 @@
 
 #include "harness_mockllm.h"
 
-TestSuite(providers_flow, .fini = h_fini, .timeout = H_TEST_TIMEOUT);
+/* One attempt per request: these are one attempt's deadlines and flow
+ * (retries of a timed-out attempt are test_resilience.c's). */
+static void f_init(void)
+{
+	h_ml_extra_yaml(H_ML_ONE_ATTEMPT);
+}
+
+TestSuite(providers_flow, .init = f_init, .fini = h_fini, .timeout = H_TEST_TIMEOUT);
 
 /* Deadlines short enough to keep the suite quick, and far below the
  * delays the knobs ask mockllm for (1 s): which one wins is not a race. */

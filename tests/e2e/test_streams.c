@@ -119,7 +119,12 @@ Test(streams, test_concurrent_streams_demultiplex_by_id)
 		unsigned pw = h_word_count(cases[i].prompt);
 		cr_assert(h_check_done(st, H_PROVIDER, cases[i].upstream, want, pw, kw,
 				       cases[i].finish, why, sizeof why) == 0, "case %zu: %s", i, why);
-		cr_assert(overlapped(st, seqs, nseq), "case %zu: no sentinel event inside the stream", i);
+		/* START is written with a stream's first event, so a reply of one
+		 * token (or none) is START, DELTA and DONE in one go: nothing can
+		 * fall between. Longer ones are paced 2 ms per token. */
+		if (kw > 1)
+			cr_assert(overlapped(st, seqs, nseq), "case %zu: no sentinel event inside the stream",
+				  i);
 		free(want);
 	}
 	const struct h_stream *st = h_set_find(&set, whole);

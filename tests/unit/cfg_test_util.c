@@ -124,6 +124,40 @@ void cfgt_assert_same(const struct cfg *a, const struct cfg *b)
 		cr_assert_str_eq(a->models[i].provider, b->models[i].provider);
 		cr_assert_str_eq(a->models[i].model, b->models[i].model);
 		cr_assert_eq(a->models[i].provider_idx, b->models[i].provider_idx);
+		cr_assert_eq(a->models[i].strategy, b->models[i].strategy);
+		cr_assert_eq(a->models[i].max_attempts, b->models[i].max_attempts);
+		cr_assert_eq(a->models[i].hedge_after_ms, b->models[i].hedge_after_ms);
+		cr_assert_eq(a->models[i].hedge_p95, b->models[i].hedge_p95);
+		cr_assert_eq(a->models[i].n_targets, b->models[i].n_targets);
+		for (size_t j = 0; j < a->models[i].n_targets; j++) {
+			const struct cfg_target *x = &a->models[i].targets[j], *y = &b->models[i].targets[j];
+
+			cr_assert_str_eq(x->provider, y->provider);
+			cr_assert_str_eq(x->model, y->model);
+			cr_assert_eq(x->weight, y->weight);
+			cr_assert_eq(x->max_concurrent, y->max_concurrent);
+			cr_assert_eq(x->rpm, y->rpm);
+			cr_assert_eq(x->tpm, y->tpm);
+			cr_assert_eq(x->deployment, y->deployment);
+		}
+	}
+	cr_assert_eq(a->n_deployments, b->n_deployments);
+	for (i = 0; i < a->n_deployments; i++) {
+		cr_assert_str_eq(a->deployments[i].model, b->deployments[i].model);
+		cr_assert_eq(a->deployments[i].provider_idx, b->deployments[i].provider_idx);
+		cr_assert_eq(a->deployments[i].max_concurrent, b->deployments[i].max_concurrent);
+		cr_assert_eq(a->deployments[i].rpm, b->deployments[i].rpm);
+		cr_assert_eq(a->deployments[i].tpm, b->deployments[i].tpm);
+	}
+	cr_assert_eq(memcmp(&a->resilience, &b->resilience, sizeof(a->resilience)), 0);
+	cr_assert_eq(a->n_tenants, b->n_tenants);
+	for (i = 0; i < a->n_tenants; i++) {
+		cr_assert_str_eq(a->tenants[i].name, b->tenants[i].name);
+		cr_assert_eq(a->tenants[i].uid, b->tenants[i].uid);
+		cr_assert_eq(a->tenants[i].any, b->tenants[i].any);
+		cr_assert_eq(a->tenants[i].max_concurrent, b->tenants[i].max_concurrent);
+		cr_assert_eq(a->tenants[i].rpm, b->tenants[i].rpm);
+		cr_assert_eq(a->tenants[i].tpm, b->tenants[i].tpm);
 	}
 }
 

@@ -148,7 +148,25 @@ static const struct oc_case oc_cases[] = {
 	OC_DELTA("{\"content\":5}", 0),
 	OC_DELTA("{\"content\":true}", 0),
 	OC_DELTA("{\"audio\":null,\"content\":\"x\"}", 0),
-	OC_CHOICE("{\"index\":0,\"text\":\"x\",\"delta\":{}}", 0),
+	/* members of a choice the tree path never reads: skipped */
+	OC_CHOICE("{\"index\":0,\"text\":\"x\",\"delta\":{}}", 1),
+	OC_CHOICE("{\"index\":0,\"message\":{\"content\":\"not read when streamed\"},"
+		  "\"delta\":{\"content\":\"x\"}}", 1),
+	/* Azure OpenAI: content filter verdicts on every chunk */
+	OC("{\"choices\":[{\"content_filter_results\":{\"hate\":{\"filtered\":false,"
+	   "\"severity\":\"safe\"},\"self_harm\":{\"filtered\":false,\"severity\":\"safe\"}},"
+	   "\"delta\":{\"content\":\"azure\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],"
+	   "\"created\":1733400000,\"id\":\"chatcmpl-a\",\"model\":\"gpt-4o-mini\","
+	   "\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\"}", 1),
+	OC("{\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\","
+	   "\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}]}", 1),
+	/* vLLM: stop_reason beside finish_reason */
+	OC_CHOICE("{\"index\":0,\"delta\":{\"content\":\"vllm\"},\"logprobs\":null,"
+		  "\"finish_reason\":null,\"stop_reason\":null}", 1),
+	OC_CHOICE("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\","
+		  "\"stop_reason\":128001}", 1),
+	/* an unread member that is not valid JSON still declines */
+	OC_CHOICE("{\"index\":0,\"stop_reason\":1e400,\"delta\":{\"content\":\"x\"}}", 0),
 	/* not JSON, or not what jansson takes */
 	OC("{\"created\":99999999999999999999,\"choices\":[]}", 0),
 	OC("{\"created\":-9223372036854775808,\"choices\":[]}", 1),

@@ -197,7 +197,7 @@ Test(config, unknown_keys_are_named_with_a_suggestion)
 		{ "lisen: {}\n" CFGT_TAIL,
 		  "t.yaml:1: unknown key 'lisen' (did you mean 'listen'?)" },
 		{ CFGT_TAIL "backend: x\n",
-		  "t.yaml:7: unknown key 'backend' (known: listen, limits, log, providers, models)" },
+		  "t.yaml:7: unknown key 'backend' (known: listen, limits, log, providers, models, resilience, tenants)" },
 		{ "listen:\n  sockt: /x\n" CFGT_TAIL,
 		  "t.yaml:2: listen: unknown key 'sockt' (did you mean 'socket'?)" },
 		{ "providers:\n  p:\n    kind: mock\n    base_url: http://x\n"
@@ -210,7 +210,7 @@ Test(config, unknown_keys_are_named_with_a_suggestion)
 		{ "log:\n  verbosity: 3\n" CFGT_TAIL,
 		  "t.yaml:2: log: unknown key 'verbosity' (known: level)" },
 		{ "<<: {limits: {}}\n" CFGT_TAIL,
-		  "t.yaml:1: unknown key '<<' (known: listen, limits, log, providers, models)" },
+		  "t.yaml:1: unknown key '<<' (known: listen, limits, log, providers, models, resilience, tenants)" },
 	};
 
 	cfgt_expect_errors(cases, sizeof(cases) / sizeof(cases[0]));
@@ -234,10 +234,10 @@ Test(config, wrong_types_are_reported)
 		  "t.yaml:7: models.other: expected a mapping, found nothing" },
 		{ "- listen\n- limits\n",
 		  "t.yaml:1: the top level must be a mapping of sections (listen, limits, log, "
-		  "providers, models)" },
+		  "providers, models, resilience, tenants)" },
 		{ "# a comment first\njust a string\n",
 		  "t.yaml:2: the top level must be a mapping of sections (listen, limits, log, "
-		  "providers, models)" },
+		  "providers, models, resilience, tenants)" },
 		{ "? [a, b]\n: 1\n" CFGT_TAIL, "t.yaml:1: keys must be names, found a list" },
 		{ "limits:\n  max_clients: *nope\n" CFGT_TAIL,
 		  "t.yaml:2: limits.max_clients: alias '*nope' does not resolve (no such anchor, "
@@ -336,7 +336,7 @@ Test(config, log_listen_provider_and_model_rules)
 		{ "providers:\n  p: {kind: mock}\nmodels:\n  m:\n    provider: q\n",
 		  "t.yaml:5: models.m.provider: no provider named 'q'" },
 		{ "providers:\n  p: {kind: mock}\nmodels:\n  m:\n    model: x\n",
-		  "t.yaml:4: models.m: missing key 'provider'" },
+		  "t.yaml:4: models.m: missing key 'provider' (or 'targets')" },
 		{ "providers:\n  p: {kind: mock}\n", "t.yaml:1: models: at least one model alias is required" },
 		{ "providers:\n  p: {kind: mock}\nmodels: {}\n",
 		  "t.yaml:3: models: at least one model alias is required" },

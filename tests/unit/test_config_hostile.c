@@ -160,7 +160,7 @@ Test(config, megabyte_scalars_are_cut_in_messages)
 	strcpy(yaml + big, ": 1\n" CFGT_TAIL);
 	cr_assert_eq(cfgt_load(yaml, strlen(yaml), &c, err), -EINVAL);
 	cr_assert_str_eq(err, "t.yaml:1: unknown key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' "
-			 "(known: listen, limits, log, providers, models)");
+			 "(known: listen, limits, log, providers, models, resilience, tenants)");
 	/* As a model name. */
 	n = sprintf(yaml, CFGT_TAIL "    model: ");
 	memset(yaml + n, 'm', big);
