@@ -141,8 +141,17 @@ int rt_launch(struct route *rt, size_t pos, int hedge)
 	c->deadline.idx = LOOP_TIMER_IDLE;
 	c->fail_retry_after_ns = UINT64_MAX;
 	rt->live[rt->n_live++] = a;
-	log_debug("stream %llu: attempt %u on %s%s", (unsigned long long)rt->s->id, a->number,
-		  d->name, hedge ? " (hedge)" : "");
+	/* Hedges are rare by design and each one doubles a request's upstream
+	 * cost: worth a line each. Other attempts are the router's routine. */
+	if (hedge && rt->n_live == 2)
+		log_info("client %llu stream %llu: hedging on %s after %llu ms without a first "
+			 "chunk from %s", (unsigned long long)rt->s->client->id,
+			 (unsigned long long)rt->s->id, d->name,
+			 (unsigned long long)((now - rt->live[0]->t_start) / 1000000u),
+			 rt->live[0]->d->name);
+	else
+		log_debug("stream %llu: attempt %u on %s", (unsigned long long)rt->s->id,
+			  a->number, d->name);
 	rt->busy++;
 	stream_start(c, provider_ops_for(d->prov->kind), d->prov, rt->m, &rt->req);
 	rt->busy--;

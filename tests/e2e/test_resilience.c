@@ -387,6 +387,7 @@ Test(resilience, test_a_hedged_request_is_served_by_the_faster_and_the_slower_is
 	rz_assert_served(&o, "p1", "fast", 2, 2);
 	cr_assert_eq(h_stat(&sc, "route_hedges"), 1);
 	cr_assert_eq(h_stat(&sc, "route_hedge_wins"), 1);
+	cr_assert_eq(h_log_count(&sc, "hedging on p1/fast after"), 1, "%s", h_log_tail(&sc));
 	/* The loser's upstream request is cut, and mockllm sees it go. */
 	h_ml_wait_stat(&ml, "requests_cancelled", 1);
 	rs_close(c);
