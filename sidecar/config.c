@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "config_load.h"
+#include "config_value.h"
 #include "ring.h"		/* RING_MIN_SIZE, RING_MAX_SIZE */
 
 /*
@@ -122,6 +123,30 @@ const char *cfg_log_level_name(enum cfg_log_level l)
 	if ((size_t)l < N_ELEMS(level_names))
 		return level_names[l];
 	return "?";
+}
+
+/* How far a misspelt value may be from a known one to be suggested: as far
+ * as an unknown key (config_field.c). */
+#define LD_NEAREST_DIST	2
+
+/* A tie is no suggestion: http_500 is as near to http_408 as to http_5xx,
+ * and naming either would mislead. */
+const char *cfg_ld_nearest(const char *s, size_t len, const char *const *names, size_t n)
+{
+	size_t i, d, best = SIZE_MAX;
+	const char *near = NULL;
+
+	for (i = 0; i < n; i++) {
+		d = cfg_edit_distance(s, len, names[i], LD_NEAREST_DIST);
+		if (d == best)
+			near = NULL;
+		if (d < best) {
+			best = d;
+			near = names[i];
+		}
+	}
+	/* Not when every character would change: "ab" is not a typo of "xy". */
+	return best <= LD_NEAREST_DIST && best < len ? near : NULL;
 }
 
 /* ---- schema --------------------------------------------------------------- */
@@ -264,9 +289,16 @@ static int ld_providers(struct cfg_ld *ld, struct fy_node *n, int line, const ch
 			     sizeof(struct cfg_provider), ld_provider);
 }
 
+/* The mapping is kept: the checks after the whole file is read look up
+ * the line of the key they are about in it. */
 static int ld_models(struct cfg_ld *ld, struct fy_node *n, int line, const char *path)
 {
+	int ret = cfg_ld_deref(ld, &n, line, path);
+
+	if (ret)
+		return ret;
 	ld->models_line = line;
+	ld->models_node = n;
 	cfg_ld_models_free(ld->c);
 	return ld_named_list(ld, n, line, path, (void **)&ld->c->models,
 			     sizeof(struct cfg_model), cfg_ld_model);

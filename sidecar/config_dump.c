@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_load.h"	/* cfg_ld_strategy_name */
 #include "config_value.h"
 #include "errclass.h"
 
@@ -109,23 +110,21 @@ static void dump_target_body(FILE *f, const struct cfg_target *t, int weight, co
 		fprintf(f, "%stpm: %llu", sep, (unsigned long long)t->tpm);
 }
 
-/* The simple form when it says everything (one target of weight 1), the
- * targets list otherwise; strategy, attempts and hedging always. */
+/* The simple form when it says everything (one target of weight 1, the
+ * default strategy), the targets list otherwise; strategy, attempts and
+ * hedging always. */
 static void dump_model(FILE *f, const struct cfg_model *m)
 {
-	static const char *const strategies[] = { "fallback", "weighted", "round_robin",
-						  "least_latency" };
 	fputs("  ", f);
 	dump_str(f, m->alias);
 	fputs(":\n", f);
-	if ((unsigned)m->strategy < sizeof(strategies) / sizeof(strategies[0]))
-		fprintf(f, "    strategy: %s\n", strategies[m->strategy]);
+	fprintf(f, "    strategy: %s\n", cfg_ld_strategy_name(m->strategy));
 	fprintf(f, "    max_attempts: %u\n", m->max_attempts);
 	if (m->hedge_p95)
 		fputs("    hedge_after: p95\n", f);
 	else if (m->hedge_after_ms)
 		dump_duration_us(f, "    ", "hedge_after", (uint64_t)m->hedge_after_ms * 1000);
-	if (m->n_targets == 1 && m->targets[0].weight == 1) {
+	if (m->n_targets == 1 && m->targets[0].weight == 1 && m->strategy == CFG_STRAT_FALLBACK) {
 		fputs("    ", f);
 		dump_target_body(f, &m->targets[0], 0, "\n    ");
 		fputc('\n', f);

@@ -1,8 +1,8 @@
 /*
  * config_load.h — the YAML walk behind cfg_load_*: libfyaml parsing with its
  * diagnostics captured, node lines (config_load.c), and a table-driven reader
- * for mappings of known keys (config_field.c). Used by config.c only; not
- * part of the module's face.
+ * for mappings of known keys (config_field.c). Used by the config module's
+ * own files only; not part of the module's face.
  *
  * Every cfg_ld_* function that can fail writes the one error line through
  * cfg_ld_fail and returns a negative errno, so callers just propagate.
@@ -38,8 +38,13 @@ struct cfg_ld {
 	 * digits, '_' and '-', i.e. looks like a key name and not a value. */
 	size_t shown_key_max;
 	void *cur;			/* what a CFG_LT_CALL reads into, when not the cfg */
-	/* resilience sections' lines, for checks across their keys */
-	int retry_line, budget_line, breaker_line;
+	/* Nodes looked at again once the whole file is read, to put a message
+	 * on the line of the key it is about: the models mapping, and the
+	 * resilience sections retry, retry_budget and breaker (with the line
+	 * of their key). Valid until cfg_ld_done, like every node. */
+	struct fy_node *models_node;
+	struct fy_node *res_node[3];
+	int res_line[3];
 };
 
 /* How a known key's value is read and where it goes. */
@@ -148,6 +153,11 @@ int cfg_ld_provider(struct cfg_ld *ld, struct cfg_provider *p, struct fy_node *m
 /* Free what cfg_ld_provider (and the name) allocated; the key is wiped. */
 void cfg_ld_provider_free(struct cfg_provider *p);
 
+/* The name of names[0..n) nearest to s[0..len) (a typo of it, within the
+ * distance unknown keys get a suggestion at), or NULL. For values taken
+ * from a fixed list: strategies, error classes. */
+const char *cfg_ld_nearest(const char *s, size_t len, const char *const *names, size_t n);
+
 /* config_model.c: `models.ALIAS` (key and value as ld_named_list gives
  * them) into the next slot of c->models; and, once the whole file is read,
  * providers resolved, deployments built, defaults from resilience applied. */
@@ -155,6 +165,8 @@ int cfg_ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, int
 		 struct fy_node *val, const char *path);
 int cfg_ld_models_finish(struct cfg_ld *ld);
 void cfg_ld_models_free(struct cfg *c);
+/* "fallback", "weighted", "round_robin", "least_latency"; "?" out of range. */
+const char *cfg_ld_strategy_name(enum cfg_strategy s);
 
 /* config_tenant.c: the `tenants` section, and freeing it. */
 int cfg_ld_tenants(struct cfg_ld *ld, struct fy_node *val, int line, const char *path);

@@ -8,7 +8,6 @@
  * cfg.deployments (one per distinct provider + upstream model) and checks
  * that two targets of one deployment do not give it different limits.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@
 #include "config.h"
 #include "config_load.h"
 #include "config_value.h"
-#include "lb.h"
+#include "lb.h"			/* LB_MAX_TARGETS: the balancer's orders are that long */
 
 /* Bounds of the per-target keys: policy, not protocol. A weight ratio of a
  * million is finer than any split anyone configures; the limits go past
@@ -29,12 +28,30 @@
 /* hedge_after: longer than this is not hedging but a second request. */
 #define LD_HEDGE_MAX_MS		600000u
 
+/* Indexed by enum cfg_strategy: the names lb_strategy_name gives too. The
+ * loader keeps its own copy so that it needs only the balancer's bounds,
+ * not its code. */
+static const char *const strategy_names[] = {
+	[CFG_STRAT_FALLBACK] = "fallback",
+	[CFG_STRAT_WEIGHTED] = "weighted",
+	[CFG_STRAT_ROUND_ROBIN] = "round_robin",
+	[CFG_STRAT_LEAST_LATENCY] = "least_latency",
+};
+
+/* A deployment's limits, in the order of struct cfg_deployment. */
+static const char *const limit_keys[] = { "max_concurrent", "rpm", "tpm" };
+#define LD_N_LIMITS N_ELEMS(limit_keys)
+
+/* The keys of the simple form that `targets` takes the place of. */
+static const char *const simple_keys[] = { "provider", "model", "max_concurrent", "rpm", "tpm" };
+
 /* One alias being read: the simple form's keys land in `simple`. */
 struct ld_mod {
 	struct cfg_model *m;
 	struct cfg_target simple;
 	uint32_t max_attempts;
 	int targets_line;	/* 0: no `targets` key */
+	int hedge_line;		/* 0: no `hedge_after` key */
 };
 
 static int ld_strategy(struct cfg_ld *ld, struct fy_node *val, int line, const char *path);
@@ -63,11 +80,21 @@ static const struct cfg_ld_field target_fields[] = {
 	TARGET_LIMITS(struct cfg_target, ),
 };
 
+const char *cfg_ld_strategy_name(enum cfg_strategy s)
+{
+	return (size_t)s < N_ELEMS(strategy_names) ? strategy_names[s] : "?";
+}
+
 static void ld_target_free(struct cfg_target *t)
 {
 	free(t->provider);
 	free(t->model);
 	t->provider = t->model = NULL;
+}
+
+static uint64_t ld_limit(const struct cfg_target *t, size_t k)
+{
+	return k == 0 ? t->max_concurrent : k == 1 ? t->rpm : t->tpm;
 }
 
 /* ---- keys that need more than a table --------------------------------------- */
@@ -76,21 +103,26 @@ static int ld_strategy(struct cfg_ld *ld, struct fy_node *val, int line, const c
 {
 	struct ld_mod *mod = ld->cur;
 	char shown[CFG_LD_SHOW];
-	const char *s;
+	const char *s, *near;
 	size_t len;
-	int ret, st;
+	int ret;
 
 	if ((ret = cfg_ld_scalar(ld, &val, line, path, &s, &len)))
 		return ret;
-	if ((st = lb_strategy_from_name(s, len)) < 0) {
-		cfg_ld_show(shown, sizeof(shown), s, len);
-		return cfg_ld_fail(ld, line, path, "unknown strategy '%s' (known: fallback, "
-				   "weighted, round_robin, least_latency)", shown);
-	}
-	mod->m->strategy = (enum cfg_strategy)st;
-	return 0;
+	for (size_t i = 0; i < N_ELEMS(strategy_names); i++)
+		if (strlen(strategy_names[i]) == len && !memcmp(strategy_names[i], s, len)) {
+			mod->m->strategy = (enum cfg_strategy)i;
+			return 0;
+		}
+	cfg_ld_show(shown, sizeof(shown), s, len);
+	if ((near = cfg_ld_nearest(s, len, strategy_names, N_ELEMS(strategy_names))))
+		return cfg_ld_fail(ld, line, path, "unknown strategy '%s' (did you mean '%s'?)",
+				   shown, near);
+	return cfg_ld_fail(ld, line, path, "unknown strategy '%s' (known: fallback, weighted, "
+			   "round_robin, least_latency)", shown);
 }
 
+/* A fixed delay in whole milliseconds, or p95: the deployment's own. */
 static int ld_hedge(struct cfg_ld *ld, struct fy_node *val, int line, const char *path)
 {
 	struct ld_mod *mod = ld->cur;
@@ -100,6 +132,7 @@ static int ld_hedge(struct cfg_ld *ld, struct fy_node *val, int line, const char
 	uint64_t us;
 	int ret;
 
+	mod->hedge_line = line;
 	if ((ret = cfg_ld_scalar(ld, &val, line, path, &s, &len)))
 		return ret;
 	if (len == 3 && !memcmp(s, "p95", 3)) {
@@ -135,7 +168,7 @@ static int ld_target(struct cfg_ld *ld, struct cfg_target *t, struct fy_node *n,
 		return cfg_ld_fail(ld, line, path, "missing key 'provider'");
 	pline = line;
 	cfg_ld_lookup(n, "provider", &pv, &pline);
-	t->provider_line = cfg_ld_line(pv, pline);
+	t->provider_line = pline;
 	return 0;
 }
 
@@ -143,7 +176,7 @@ static int ld_targets(struct cfg_ld *ld, struct fy_node *val, int line, const ch
 {
 	struct ld_mod *mod = ld->cur;
 	struct cfg_model *m = mod->m;
-	char sub[CFG_LD_PATH];
+	char sub[CFG_LD_PATH + 16];
 	int ret, count;
 
 	if ((ret = cfg_ld_deref(ld, &val, line, path)))
@@ -178,6 +211,45 @@ static int ld_targets(struct cfg_ld *ld, struct fy_node *val, int line, const ch
 
 /* ---- an alias ------------------------------------------------------------------- */
 
+/* The rules between an alias's keys, once they are all read: one form or
+ * the other, and hedging only with somewhere to hedge to. */
+static int ld_model_form(struct cfg_ld *ld, struct ld_mod *mod, struct fy_node *map,
+			 int kline, const char *path)
+{
+	struct cfg_model *m = mod->m;
+	char sub[CFG_LD_PATH + 16];
+	struct fy_node *v;
+	int line;
+
+	for (size_t i = 0; mod->targets_line && i < N_ELEMS(simple_keys); i++) {
+		line = kline;
+		if (cfg_ld_lookup(map, simple_keys[i], &v, &line)) {
+			snprintf(sub, sizeof(sub), "%s.%s", path, simple_keys[i]);
+			return cfg_ld_fail(ld, line, sub, "not with 'targets': give provider, "
+					   "model and limits in each target");
+		}
+	}
+	if (!mod->targets_line) {
+		if (!mod->simple.provider)
+			return cfg_ld_fail(ld, kline, path, "missing key 'provider' (or 'targets')");
+		if (!(m->targets = calloc(1, sizeof(*m->targets))))
+			return cfg_ld_nomem(ld);
+		line = kline;
+		cfg_ld_lookup(map, "provider", &v, &line);
+		mod->simple.provider_line = line;
+		mod->simple.line = kline;
+		mod->simple.weight = 1;
+		m->targets[0] = mod->simple;
+		m->n_targets = 1;
+		memset(&mod->simple, 0, sizeof(mod->simple));
+	}
+	if ((m->hedge_after_ms || m->hedge_p95) && m->n_targets < 2) {
+		snprintf(sub, sizeof(sub), "%s.hedge_after", path);
+		return cfg_ld_fail(ld, mod->hedge_line, sub, "hedging needs at least two targets");
+	}
+	return 0;
+}
+
 int cfg_ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, int kline,
 		 struct fy_node *val, const char *path)
 {
@@ -204,36 +276,10 @@ int cfg_ld_model(struct cfg_ld *ld, void *ctx, const char *key, size_t klen, int
 	ld->cur = &mod;
 	ret = cfg_ld_section(ld, val, kline, sub, model_fields, N_ELEMS(model_fields), &mod);
 	ld->cur = NULL;
+	/* 0 until cfg_ld_models_finish: resilience may come later in the file. */
 	m->max_attempts = mod.max_attempts;
-	if (ret)
-		goto out;
-	if (mod.targets_line && (mod.simple.provider || mod.simple.model || mod.simple.rpm ||
-				 mod.simple.tpm || mod.simple.max_concurrent)) {
-		ret = cfg_ld_fail(ld, mod.targets_line, sub, "'targets' replaces provider, model "
-				  "and limits at the alias: give those in each target");
-		goto out;
-	}
-	if (!mod.targets_line) {
-		struct fy_node *pv;
-		int pline = kline;
-
-		if (!mod.simple.provider) {
-			ret = cfg_ld_fail(ld, kline, sub, "missing key 'provider' (or 'targets')");
-			goto out;
-		}
-		if (!(m->targets = calloc(1, sizeof(*m->targets)))) {
-			ret = cfg_ld_nomem(ld);
-			goto out;
-		}
-		cfg_ld_lookup(val, "provider", &pv, &pline);
-		mod.simple.provider_line = cfg_ld_line(pv, pline);
-		mod.simple.line = kline;
-		mod.simple.weight = 1;
-		m->targets[0] = mod.simple;
-		m->n_targets = 1;
-		memset(&mod.simple, 0, sizeof(mod.simple));
-	}
-out:
+	if (!ret)
+		ret = ld_model_form(ld, &mod, val, kline, sub);
 	ld_target_free(&mod.simple);
 	return ret;
 }
@@ -248,129 +294,179 @@ static size_t ld_provider_index(const struct cfg *c, const char *name)
 	return SIZE_MAX;
 }
 
-/* "models.ALIAS.targets[i]" (or "models.ALIAS" for the simple form). */
-static void ld_target_path(char *buf, size_t size, const struct cfg_model *m, size_t i)
+/* n with its alias followed, if it is a mapping (or a sequence). */
+static struct fy_node *ld_follow(struct fy_node *n, int want_map)
+{
+	if (n && fy_node_is_alias(n))
+		n = fy_node_resolve_alias(n);
+	if (!n || !(want_map ? fy_node_is_mapping(n) : fy_node_is_sequence(n)))
+		return NULL;
+	return n;
+}
+
+/* The mapping target i of m is written in (the alias's own in the simple
+ * form, *simple set), found again in the document: it stays loaded until
+ * the load ends, and only messages need it, so no line per key is kept.
+ * NULL if not found. */
+static struct fy_node *ld_target_node(struct cfg_ld *ld, const struct cfg_model *m, size_t i,
+				      int *simple)
+{
+	struct fy_node *n, *t;
+	int unused = 0;
+
+	*simple = 0;
+	if (!(n = ld_follow(ld->models_node, 1)) || !cfg_ld_lookup(n, m->alias, &n, &unused) ||
+	    !(n = ld_follow(n, 1)))
+		return NULL;
+	if (!cfg_ld_lookup(n, "targets", &t, &unused)) {
+		*simple = 1;
+		return n;
+	}
+	if (!(t = ld_follow(t, 0)))
+		return NULL;
+	return ld_follow(fy_node_sequence_get_by_index(t, (int)i), 1);
+}
+
+/* Put "models.ALIAS[.targets[i]][.key]" in path and return the line of key
+ * in target i (of the target when key is NULL or not written there). */
+static int ld_target_at(struct cfg_ld *ld, const struct cfg_model *m, size_t i,
+			const char *key, char *path, size_t size)
 {
 	char alias[CFG_LD_PATH];
+	struct fy_node *n, *v;
+	int simple, line = m->targets[i].line;
 
+	n = ld_target_node(ld, m, i, &simple);
 	cfg_ld_subpath(alias, sizeof(alias), "models", m->alias, m->alias_len);
-	if (m->n_targets == 1 && m->targets[0].line == m->line)
-		snprintf(buf, size, "%s", alias);
+	if (simple)
+		snprintf(path, size, "%s%s%s", alias, key ? "." : "", key ? key : "");
 	else
-		snprintf(buf, size, "%s.targets[%zu]", alias, i);
+		snprintf(path, size, "%s.targets[%zu]%s%s", alias, i, key ? "." : "",
+			 key ? key : "");
+	if (key && n)
+		cfg_ld_lookup(n, key, &v, &line);
+	return line;
 }
 
-/* A limit given on a target joins its deployment's; a second, different
- * value for the same deployment is a contradiction the file must settle. */
-static int ld_limit(struct cfg_ld *ld, uint64_t *dep_v, int *dep_line, uint64_t v,
-		    const struct cfg_model *m, size_t i, const char *key,
-		    const struct cfg_deployment *d)
-{
-	char path[CFG_LD_PATH + 16], shown[CFG_LD_SHOW];
-
-	if (!v)
-		return 0;
-	if (*dep_v && *dep_v != v) {
-		ld_target_path(path, sizeof(path), m, i);
-		strncat(path, ".", sizeof(path) - strlen(path) - 1);
-		strncat(path, key, sizeof(path) - strlen(path) - 1);
-		cfg_ld_show(shown, sizeof(shown), d->model, strlen(d->model));
-		return cfg_ld_fail(ld, m->targets[i].line, path, "conflicts with %llu given at line "
-				   "%d for deployment %s/%s", (unsigned long long)*dep_v, *dep_line,
-				   ld->c->providers[d->provider_idx].name, shown);
-	}
-	*dep_v = v;
-	*dep_line = m->targets[i].line;
-	return 0;
-}
-
-struct ld_dep_lines {
-	uint64_t conc, rpm, tpm;
-	int conc_line, rpm_line, tpm_line;
+/* Which target gave each limit of one deployment first, and its value. */
+struct ld_given {
+	uint64_t v[LD_N_LIMITS];
+	size_t model[LD_N_LIMITS], target[LD_N_LIMITS];
 };
 
-static int ld_deployment(struct cfg_ld *ld, struct cfg_model *m, size_t i,
-			 struct ld_dep_lines *lines)
+/* A second, different value for one deployment's limit is a contradiction
+ * the file must settle: both places are named. */
+static int ld_conflict(struct cfg_ld *ld, size_t mi, size_t ti, size_t k,
+		       const struct ld_given *g)
+{
+	const struct cfg *c = ld->c;
+	const struct cfg_target *t = &c->models[mi].targets[ti];
+	char path[CFG_LD_PATH + 32], first[CFG_LD_PATH + 32], prov[CFG_LD_SHOW], mod[CFG_LD_SHOW];
+	int line, fline;
+
+	line = ld_target_at(ld, &c->models[mi], ti, limit_keys[k], path, sizeof(path));
+	fline = ld_target_at(ld, &c->models[g->model[k]], g->target[k], limit_keys[k], first,
+			     sizeof(first));
+	cfg_ld_show(prov, sizeof(prov), t->provider, strlen(t->provider));
+	cfg_ld_show(mod, sizeof(mod), t->model, strlen(t->model));
+	return cfg_ld_fail(ld, line, path, "conflicts with %llu given at line %d for "
+			   "deployment %s/%s", (unsigned long long)g->v[k], fline, prov, mod);
+}
+
+/* Find or add target ti's deployment, and add its limits to it. */
+static int ld_deployment(struct cfg_ld *ld, size_t mi, size_t ti, struct ld_given *given)
 {
 	struct cfg *c = ld->c;
-	struct cfg_target *t = &m->targets[i];
-	char path[CFG_LD_PATH + 16];
+	struct cfg_model *m = &c->models[mi];
+	struct cfg_target *t = &m->targets[ti];
+	char path[CFG_LD_PATH + 32], prov[CFG_LD_SHOW], mod[CFG_LD_SHOW];
+	struct cfg_deployment *dep;
+	struct ld_given *g;
 	size_t d;
-	int ret;
 
 	for (d = 0; d < c->n_deployments; d++)
 		if (c->deployments[d].provider_idx == t->provider_idx &&
 		    !strcmp(c->deployments[d].model, t->model))
 			break;
-	for (size_t j = 0; j < i && d < c->n_deployments; j++)
+	for (size_t j = 0; j < ti && d < c->n_deployments; j++)
 		if (m->targets[j].deployment == d) {
-			ld_target_path(path, sizeof(path), m, i);
-			return cfg_ld_fail(ld, t->line, path, "duplicate target: %s/%s is "
-					   "targets[%zu] already", t->provider, t->model, j);
-		}
-	if (d == c->n_deployments) {
-		struct cfg_deployment *nd = &c->deployments[d];
+			int line = ld_target_at(ld, m, ti, NULL, path, sizeof(path));
 
-		if (!(nd->model = strdup(t->model)))
+			cfg_ld_show(prov, sizeof(prov), t->provider, strlen(t->provider));
+			cfg_ld_show(mod, sizeof(mod), t->model, strlen(t->model));
+			return cfg_ld_fail(ld, line, path, "duplicate target: %s/%s is "
+					   "targets[%zu] already", prov, mod, j);
+		}
+	dep = &c->deployments[d];
+	if (d == c->n_deployments) {
+		if (!(dep->model = strdup(t->model)))
 			return cfg_ld_nomem(ld);
-		nd->provider_idx = t->provider_idx;
-		nd->line = t->line;
+		dep->provider_idx = t->provider_idx;
+		dep->line = t->line;
 		c->n_deployments++;
 	}
 	t->deployment = d;
-	struct ld_dep_lines *l = &lines[d];
-	if ((ret = ld_limit(ld, &l->conc, &l->conc_line, t->max_concurrent, m, i,
-			    "max_concurrent", &c->deployments[d])) ||
-	    (ret = ld_limit(ld, &l->rpm, &l->rpm_line, t->rpm, m, i, "rpm", &c->deployments[d])) ||
-	    (ret = ld_limit(ld, &l->tpm, &l->tpm_line, t->tpm, m, i, "tpm", &c->deployments[d])))
-		return ret;
-	c->deployments[d].max_concurrent = (uint32_t)l->conc;
-	c->deployments[d].rpm = (uint32_t)l->rpm;
-	c->deployments[d].tpm = l->tpm;
+	g = &given[d];
+	for (size_t k = 0; k < LD_N_LIMITS; k++) {
+		uint64_t v = ld_limit(t, k);
+
+		if (v && g->v[k] && g->v[k] != v)
+			return ld_conflict(ld, mi, ti, k, g);
+		if (v && !g->v[k]) {
+			g->v[k] = v;
+			g->model[k] = mi;
+			g->target[k] = ti;
+		}
+	}
+	dep->max_concurrent = (uint32_t)g->v[0];
+	dep->rpm = (uint32_t)g->v[1];
+	dep->tpm = g->v[2];
 	return 0;
+}
+
+/* Resolve target ti of alias mi: its model's default, its provider, its
+ * deployment. */
+static int ld_resolve_target(struct cfg_ld *ld, size_t mi, size_t ti, struct ld_given *given)
+{
+	struct cfg *c = ld->c;
+	struct cfg_model *m = &c->models[mi];
+	struct cfg_target *t = &m->targets[ti];
+	char path[CFG_LD_PATH + 32], shown[CFG_LD_SHOW];
+	int line;
+
+	if (!t->model && !(t->model = strdup(m->alias)))
+		return cfg_ld_nomem(ld);
+	t->provider_idx = ld_provider_index(c, t->provider);
+	if (t->provider_idx == SIZE_MAX) {
+		line = ld_target_at(ld, m, ti, "provider", path, sizeof(path));
+		cfg_ld_show(shown, sizeof(shown), t->provider, strlen(t->provider));
+		return cfg_ld_fail(ld, line, path, "no provider named '%s'", shown);
+	}
+	return ld_deployment(ld, mi, ti, given);
 }
 
 int cfg_ld_models_finish(struct cfg_ld *ld)
 {
 	struct cfg *c = ld->c;
-	char path[CFG_LD_PATH + 16], shown[CFG_LD_SHOW];
+	struct ld_given *given = NULL;
 	size_t total = 0;
-	struct ld_dep_lines *lines;
 	int ret = 0;
 
 	for (size_t i = 0; i < c->n_models; i++)
 		total += c->models[i].n_targets;
+	/* At most one deployment per target: neither array ever grows. */
 	if (!(c->deployments = calloc(total ? total : 1, sizeof(*c->deployments))) ||
-	    !(lines = calloc(total ? total : 1, sizeof(*lines))))
+	    !(given = calloc(total ? total : 1, sizeof(*given)))) {
+		free(given);
 		return cfg_ld_nomem(ld);
+	}
 	for (size_t i = 0; i < c->n_models && !ret; i++) {
 		struct cfg_model *m = &c->models[i];
 
-		for (size_t j = 0; j < m->n_targets && !ret; j++) {
-			struct cfg_target *t = &m->targets[j];
-
-			if (!t->model && !(t->model = strdup(m->alias))) {
-				ret = cfg_ld_nomem(ld);
-				break;
-			}
-			t->provider_idx = ld_provider_index(c, t->provider);
-			if (t->provider_idx == SIZE_MAX) {
-				ld_target_path(path, sizeof(path), m, j);
-				strncat(path, ".provider", sizeof(path) - strlen(path) - 1);
-				cfg_ld_show(shown, sizeof(shown), t->provider, strlen(t->provider));
-				ret = cfg_ld_fail(ld, t->provider_line, path, "no provider named '%s'",
-						  shown);
-				break;
-			}
-			ret = ld_deployment(ld, m, j, lines);
-		}
+		for (size_t j = 0; j < m->n_targets && !ret; j++)
+			ret = ld_resolve_target(ld, i, j, given);
 		if (ret)
 			break;
-		if ((m->hedge_after_ms || m->hedge_p95) && m->n_targets < 2) {
-			cfg_ld_subpath(path, sizeof(path), "models", m->alias, m->alias_len);
-			ret = cfg_ld_fail(ld, m->line, path, "hedge_after needs at least two targets");
-			break;
-		}
 		if (!m->max_attempts)
 			m->max_attempts = c->resilience.retry.max_attempts;
 		/* The first target stands for the alias where one is enough. */
@@ -379,7 +475,7 @@ int cfg_ld_models_finish(struct cfg_ld *ld)
 		m->model = m->targets[0].model;
 		m->provider_line = m->targets[0].provider_line;
 	}
-	free(lines);
+	free(given);
 	return ret;
 }
 

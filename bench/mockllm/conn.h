@@ -56,7 +56,7 @@ struct ml_conn {
 	uint64_t t_head;     /* when the status line is due */
 	uint64_t t_first;    /* when the first content chunk is due */
 	struct ml_reply reply;
-	char err[256];       /* message for a 400, or empty */
+	char err[256];       /* message of an error status (a 400, chaos'), or empty */
 };
 
 /* Take ownership of an accepted socket. */

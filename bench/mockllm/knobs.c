@@ -43,6 +43,7 @@ void ml_knobs_init(struct ml_knobs *k)
 		if (knob_defs[i].kind != KNOB_TOOL)
 			*(long *)((char *)k + knob_defs[i].off) = ML_UNSET;
 	k->tool[0] = 0;
+	k->chaos_fault = ML_UNSET;
 }
 
 static int parse_num(const char *s, size_t n, long *out)

@@ -33,9 +33,26 @@ struct ml_knobs {
 	long error_after;     /* in-stream error event after N chunks, then end */
 	long fail_pct;        /* fail this percentage of requests ... */
 	long seed;            /* ... chosen by this seed and the request counter */
-	long chaos;           /* fail this percentage with a mix of faults (reply.c) */
+	long chaos;           /* fail this percentage with a mix of faults, see below */
 	char tool[ML_TOOL_MAX + 1]; /* non-empty: reply with a call to this tool */
+	/* Not a knob: the fault (enum ml_chaos) chaos drew for this request, or
+	 * ML_UNSET. Set by reply.c so that fault is counted once, as chaos. */
+	long chaos_fault;
 };
+
+/*
+ * chaos=P (0..100) fails P% of requests, each with one fault drawn
+ * uniformly from enum ml_chaos (stats.h), all of them before the first
+ * content chunk so a gateway may still retry. The choice is deterministic:
+ * one splitmix64 hash of (seed, request counter) salted differently from
+ * fail_pct's, its low 32 bits mod 100 picking the request and its high 32
+ * bits mod 8 the fault. So chaos and fail_pct pick independently; a request
+ * that fail_pct (or status= alone) already fails keeps that status. The
+ * stream faults set reset_after=0, malformed_after=0 or error_after=0 (over
+ * any value given) and act as those do, also when not streamed: RST before
+ * any byte, a 200 whose body is cut short (invalid JSON), and a 500. The
+ * request counter restarts at /reset, so a seed replays its sequence.
+ */
 
 void ml_knobs_init(struct ml_knobs *k);
 

@@ -37,12 +37,15 @@ static const char ml_usage[] =
 	"  tokens=N ttft_us=N itl_us=N slow_headers_us=N\n"
 	"  status=CODE retry_after=S retry_after_ms=N fail_pct=P seed=N\n"
 	"  reset_after=N stall_after=N malformed_after=N error_after=N tool=NAME\n"
-	"  chaos=P     fail P%% of requests (by seed), each with one of eight faults\n"
-	"              before the first content: 500, 503, 429 (retry-after-ms: 20),\n"
-	"              overloaded (Anthropic 529, else 503), RST before the status\n"
-	"              line, RST after the headers, a malformed first event, an\n"
-	"              in-stream error event (the last three are a cut body or a\n"
-	"              500 when not streamed)\n";
+	"  chaos=P     fail P% (0..100) of requests, picked by seed and request\n"
+	"              counter independently of fail_pct (a request both pick gets\n"
+	"              fail_pct's status), each with one of eight faults, drawn\n"
+	"              uniformly, before the first content: 500, 503, 429 with\n"
+	"              retry-after-ms: 20, overloaded (Anthropic 529, else 503 in\n"
+	"              the provider's overloaded shape), RST before the status line,\n"
+	"              RST after the head, a malformed first event, an error event\n"
+	"              first. Not streamed, the last three are an RST, a cut body\n"
+	"              and a 500. /stats: faults_injected.chaos and .chaos_<fault>\n";
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {

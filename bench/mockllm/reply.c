@@ -1,12 +1,14 @@
 /*
- * reply.c — when each byte of an LLM reply goes out: knobs and injected
- * statuses at the start, then the schedule (slow headers, time to first
+ * reply.c — when each byte of an LLM reply goes out: knobs, injected
+ * statuses and chaos' draw at the start, then the schedule (slow headers, time to first
  * token, inter-token latency), the stream faults (reset, stall, malformed,
  * error) and the terminator. Rendering is the formats' job (formats.h).
  *
  * Everything due at the same instant is rendered into one HTTP chunk and
  * leaves in one send: with itl_us=0 a whole reply is one write.
  */
+#include <stdio.h>
+
 #include "conn.h"
 
 /* Largest HTTP chunk a step builds before sending it. */
@@ -52,36 +54,67 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* chaos=: the faults a gateway can still retry, since all of them come
- * before the first content. */
-enum chaos_kind {
-	CHAOS_500, CHAOS_503, CHAOS_429, CHAOS_OVERLOADED, CHAOS_RST_HEAD, CHAOS_RST_BODY,
-	CHAOS_MALFORMED, CHAOS_ERROR_EVENT, CHAOS_KINDS
-};
+/* Salts chaos='s hash input apart from fail_pct's ("chaos" in ASCII), so
+ * the two pick requests independently. */
+#define ML_CHAOS_SALT 0x6368616f73ull
 
-/* Is this request one chaos= fails, and how? Its own hash input, so chaos
- * and fail_pct pick independently. Sets c->status (-1: RST before the
- * status line) or the stream knobs. */
+/* chaos' plain 503 says what it is: the usual 503 text of OpenAI and
+ * Gemini is their "overloaded" one, which ML_CHAOS_OVERLOADED sends. */
+static const char chaos_503_msg[] = "Service Unavailable (mockllm chaos)";
+/* chaos' 429 carries retry-after-ms with this: small, so a gateway that
+ * honours it barely waits. OpenAI's usual 429 text says "try again in 1s";
+ * chaos' says this instead, as clients may read the delay from either. */
+#define ML_CHAOS_RETRY_MS 20
+#define ML_CHAOS_OPENAI_429_FMT \
+	"Rate limit reached for requests (mockllm chaos). Please try again in %dms."
+/* Ollama has no overloaded type: a full queue is a 503 with this text
+ * (ErrMaxQueue), which fmt_ollama.c also sends for a 429. */
+static const char chaos_ollama_busy[] =
+	"server busy, please try again. maximum pending requests exceeded";
+
+/* Count fault f, which chaos draws as `as` (ML_CHAOS_COUNT: never), unless
+ * chaos did draw it for this reply: then it was counted as chaos. */
+static void fault_count(struct ml_conn *c, enum ml_fault f, enum ml_chaos as)
+{
+	if (c->reply.knobs.chaos_fault != (long)as)
+		ml_stat_add(&c->w->stats.faults[f], 1);
+}
+
+/* Is this request one chaos= fails, and how (knobs.h)? Sets c->status (-1:
+ * RST before the status line), c->err for a message of its own, or the
+ * stream fault knobs. */
 static void chaos_apply(struct ml_conn *c, const struct ml_route *rt, struct ml_knobs *k,
 			uint64_t seed, uint64_t id)
 {
-	uint64_t h = mix64((seed * 0x100000001b3ull) ^ id ^ 0x6368616f73ull /* "chaos" */);
-	if (h % 100 >= (uint64_t)k->chaos)
+	uint64_t h = mix64((seed * 0x100000001b3ull) ^ id ^ ML_CHAOS_SALT);
+	if ((h & 0xffffffffu) % 100 >= (uint64_t)k->chaos)
 		return;
+	enum ml_chaos f = (enum ml_chaos)((h >> 32) % ML_CHAOS_COUNT);
+	k->chaos_fault = f;
 	ml_stat_add(&c->w->stats.faults[ML_FAULT_CHAOS], 1);
-	switch ((enum chaos_kind)((h >> 32) % CHAOS_KINDS)) {
-	case CHAOS_500: c->status = 500; break;
-	case CHAOS_503: c->status = 503; break;
-	case CHAOS_429:
-		c->status = 429;
-		k->retry_after_ms = 20;
+	ml_stat_add(&c->w->stats.chaos[f], 1);
+	switch (f) {
+	case ML_CHAOS_500: c->status = 500; break;
+	case ML_CHAOS_503:
+		c->status = 503;
+		snprintf(c->err, sizeof c->err, "%s", chaos_503_msg);
 		break;
-	case CHAOS_OVERLOADED: c->status = rt->fmt == ML_FMT_ANTHROPIC ? 529 : 503; break;
-	case CHAOS_RST_HEAD: c->status = -1; break;
-	case CHAOS_RST_BODY: k->reset_after = 0; break;
-	case CHAOS_MALFORMED: k->malformed_after = 0; break;
-	case CHAOS_ERROR_EVENT: k->error_after = 0; break;
-	case CHAOS_KINDS: break;
+	case ML_CHAOS_429:
+		c->status = 429;
+		k->retry_after_ms = ML_CHAOS_RETRY_MS;
+		if (rt->fmt == ML_FMT_OPENAI)
+			snprintf(c->err, sizeof c->err, ML_CHAOS_OPENAI_429_FMT, ML_CHAOS_RETRY_MS);
+		break;
+	case ML_CHAOS_OVERLOADED:
+		c->status = rt->fmt == ML_FMT_ANTHROPIC ? 529 : 503;
+		if (rt->fmt == ML_FMT_OLLAMA)
+			snprintf(c->err, sizeof c->err, "%s", chaos_ollama_busy);
+		break;
+	case ML_CHAOS_RST_HEAD: c->status = -1; break;
+	case ML_CHAOS_RST_BODY: k->reset_after = 0; break;
+	case ML_CHAOS_MALFORMED: k->malformed_after = 0; break;
+	case ML_CHAOS_ERROR: k->error_after = 0; break;
+	case ML_CHAOS_COUNT: break;
 	}
 }
 
@@ -192,25 +225,25 @@ static void reply_whole(struct ml_conn *c)
 		return;
 	}
 	if (k->reset_after != ML_UNSET && (uint64_t)k->reset_after <= r->chunks) {
-		ml_stat_add(&w->stats.faults[ML_FAULT_RESET], 1);
+		fault_count(c, ML_FAULT_RESET, ML_CHAOS_RST_BODY);
 		c->phase = ML_PH_IDLE;
 		c->rst = true;
 		return;
 	}
 	if (k->stall_after != ML_UNSET && (uint64_t)k->stall_after <= r->chunks) {
-		ml_stat_add(&w->stats.faults[ML_FAULT_STALL], 1);
+		fault_count(c, ML_FAULT_STALL, ML_CHAOS_COUNT);
 		c->phase = ML_PH_STALLED;
 		return;
 	}
 	if (k->error_after != ML_UNSET && (uint64_t)k->error_after <= r->chunks) {
-		ml_stat_add(&w->stats.faults[ML_FAULT_ERROR], 1);
+		fault_count(c, ML_FAULT_ERROR, ML_CHAOS_ERROR);
 		reply_status(c, 500);
 		return;
 	}
 	size_t mark = c->out.len;
 	r->ops->whole(r, &c->out);
 	if (k->malformed_after != ML_UNSET && (uint64_t)k->malformed_after <= r->chunks) {
-		ml_stat_add(&w->stats.faults[ML_FAULT_MALFORMED], 1);
+		fault_count(c, ML_FAULT_MALFORMED, ML_CHAOS_MALFORMED);
 		c->out.len = mark + (c->out.len - mark) / 2;
 	}
 	reply_fixed(c, 200, r->ops->ctype_json, mark);
@@ -248,14 +281,14 @@ static void reply_stream(struct ml_conn *c)
 	for (;;) {
 		uint32_t done = r->sent;
 		if (fault_at(k->reset_after, done)) {
-			ml_stat_add(&w->stats.faults[ML_FAULT_RESET], 1);
+			fault_count(c, ML_FAULT_RESET, ML_CHAOS_RST_BODY);
 			batch_end(c, mark);
 			c->phase = ML_PH_IDLE;
 			c->rst = true;
 			return;
 		}
 		if (fault_at(k->stall_after, done)) {
-			ml_stat_add(&w->stats.faults[ML_FAULT_STALL], 1);
+			fault_count(c, ML_FAULT_STALL, ML_CHAOS_COUNT);
 			batch_end(c, mark);
 			c->phase = ML_PH_STALLED;
 			return;
@@ -264,7 +297,7 @@ static void reply_stream(struct ml_conn *c)
 			/* The body still ends cleanly, so the client sees the
 			 * provider's error event rather than a broken transfer;
 			 * then the connection closes, as providers do. */
-			ml_stat_add(&w->stats.faults[ML_FAULT_ERROR], 1);
+			fault_count(c, ML_FAULT_ERROR, ML_CHAOS_ERROR);
 			r->ops->error(r, &c->out);
 			batch_end(c, mark);
 			body_end(c);
@@ -273,7 +306,7 @@ static void reply_stream(struct ml_conn *c)
 			return;
 		}
 		if (fault_at(k->malformed_after, done) && !c->malformed_done) {
-			ml_stat_add(&w->stats.faults[ML_FAULT_MALFORMED], 1);
+			fault_count(c, ML_FAULT_MALFORMED, ML_CHAOS_MALFORMED);
 			r->ops->malformed(r, &c->out);
 			c->malformed_done = true;
 		}

@@ -12,6 +12,10 @@ static const char *const fault_names[ML_FAULT_COUNT] = {
 	"status", "fail_pct", "reset_after", "stall_after", "malformed_after", "error_after",
 	"chaos",
 };
+static const char *const chaos_names[ML_CHAOS_COUNT] = {
+	"chaos_500", "chaos_503", "chaos_429", "chaos_overloaded", "chaos_rst_head",
+	"chaos_rst_body", "chaos_malformed", "chaos_error",
+};
 
 const char *ml_fmt_name(enum ml_fmt f)
 {
@@ -79,6 +83,8 @@ void ml_stats_render(struct ml_buf *out)
 		put_field(out, fault_names[k], v, &first);
 		total += v;
 	}
+	for (int k = 0; k < ML_CHAOS_COUNT; k++)
+		put_field(out, chaos_names[k], SUM(chaos[k]), &first);
 	put_field(out, "total", total, &first);
 	ml_buf_putc(out, '}');
 	put_field(out, "bytes_sent", SUM(bytes_sent), &first);

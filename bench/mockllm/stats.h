@@ -31,6 +31,21 @@ enum ml_fault {
 	ML_FAULT_COUNT
 };
 
+/* The faults chaos= draws from, each before the first content chunk; /stats
+ * lists them as faults_injected.chaos_<name>, outside its total (each is
+ * already in "chaos"). */
+enum ml_chaos {
+	ML_CHAOS_500,        /* HTTP 500 */
+	ML_CHAOS_503,        /* HTTP 503, not the "overloaded" text */
+	ML_CHAOS_429,        /* HTTP 429 with retry-after-ms: 20 */
+	ML_CHAOS_OVERLOADED, /* Anthropic 529, else 503 in the provider's overloaded shape */
+	ML_CHAOS_RST_HEAD,   /* RST before the status line */
+	ML_CHAOS_RST_BODY,   /* RST after the head, before content (reset_after=0) */
+	ML_CHAOS_MALFORMED,  /* invalid-JSON first event (malformed_after=0) */
+	ML_CHAOS_ERROR,      /* in-stream error event first (error_after=0) */
+	ML_CHAOS_COUNT
+};
+
 struct ml_stats {
 	_Atomic uint64_t connections_accepted;
 	_Atomic uint64_t connections_open; /* a gauge: /reset leaves it */
@@ -40,6 +55,7 @@ struct ml_stats {
 	_Atomic uint64_t responses_completed; /* non-streaming 200s */
 	_Atomic uint64_t requests_cancelled;
 	_Atomic uint64_t faults[ML_FAULT_COUNT];
+	_Atomic uint64_t chaos[ML_CHAOS_COUNT]; /* faults[ML_FAULT_CHAOS] by kind */
 	_Atomic uint64_t bytes_sent;
 };
 
@@ -57,7 +73,7 @@ static inline void ml_stat_sub(_Atomic uint64_t *c, uint64_t v)
 void ml_stats_register(struct ml_stats *s);
 
 /* The next request number, from 0 after start or /reset; drives response
- * ids and fail_pct's choice, so a test can predict both. */
+ * ids and the choices of fail_pct and chaos, so a test can predict them. */
 uint64_t ml_stats_next_request(void);
 
 /* The /stats JSON body. */

@@ -1,10 +1,10 @@
 /*
  * test_mockllm_faults.c — mockllm's fault knobs end to end: error statuses
  * in each provider's shape, resets, stalls (and the cancel a client that
- * leaves causes), malformed and error events mid-stream, and the
- * deterministic fail percentage. The only timing in an assertion is the
- * stall check's "no byte in MT_SILENT_MS". The suite (timeout) is declared
- * in test_mockllm.c.
+ * leaves causes), malformed and error events mid-stream, the
+ * deterministic fail percentage (chaos= is in test_mockllm_chaos.c). The only
+ * timing in an assertion is the stall check's "no byte in MT_SILENT_MS".
+ * The suite (timeout) is declared in test_mockllm.c.
  */
 #include <errno.h>
 #include <poll.h>
@@ -199,78 +199,3 @@ Test(mockllm, test_fail_pct_is_deterministic_by_request_counter)
 	h_mt_stop(&s);
 }
 
-/* chaos=P: which of its eight faults a reply shows, from the outside. */
-static int chaos_kind(const struct h_http_resp *r, const struct h_mt_out *o, char *why, size_t n)
-{
-	if (r->status == 0 && r->end == -ECONNRESET)
-		return 4; /* RST before the status line */
-	if (r->status == 500)
-		return 0;
-	if (r->status == 503)
-		return 1; /* 503, or OpenAI-shaped "overloaded" */
-	if (r->status == 429) {
-		char v[32];
-		if (!h_http_header(r, "retry-after-ms", v, sizeof v) || strcmp(v, "20"))
-			snprintf(why, n, "429 without retry-after-ms: 20");
-		return 2;
-	}
-	if (r->status == 200 && r->end == -ECONNRESET)
-		return o->chunks ? (snprintf(why, n, "RST after content"), -1) : 5;
-	if (r->status == 200 && o->bad_json)
-		return 6; /* the malformed event comes first; the stream goes on after it */
-	if (r->status == 200 && o->errors)
-		return o->chunks ? (snprintf(why, n, "error after content"), -1) : 7;
-	if (r->status == 200 && o->terminated && r->complete)
-		return 8; /* not failed */
-	snprintf(why, n, "status %d end %d chunks %d", r->status, r->end, o->chunks);
-	return -1;
-}
-
-Test(mockllm, test_chaos_fails_its_share_before_content_with_every_fault)
-{
-	struct h_mt_srv s;
-	h_mt_start(&s);
-	unsigned seen[9] = { 0 };
-	char why[128] = "";
-	for (int i = 0; i < 160; i++) {
-		struct h_http_resp r;
-		struct h_mt_out o;
-		h_mt_chat(&s, H_MT_OPENAI, "m@chaos=100,seed=3", "a b c", true, NULL, &r, &o);
-		int k = chaos_kind(&r, &o, why, sizeof why);
-		cr_assert(k >= 0 && k < 8, "request %d: %s", i, why[0] ? why : "not failed");
-		cr_assert(!why[0], "request %d: %s", i, why);
-		seen[k]++;
-		h_http_resp_free(&r);
-	}
-	/* 503 stands for two kinds in the OpenAI shape; each other kind shows. */
-	for (int k = 0; k < 8; k++)
-		if (k != 3)
-			cr_assert(seen[k] > 0, "fault kind %d never seen", k);
-	cr_assert_eq(h_mt_stat(&s, "faults_injected.chaos"), 160);
-	for (int i = 0; i < 40; i++) {
-		struct h_http_resp r;
-		struct h_mt_out o;
-		h_mt_chat(&s, H_MT_OPENAI, "m@chaos=0", "a b c", true, NULL, &r, &o);
-		cr_assert_eq(chaos_kind(&r, &o, why, sizeof why), 8, "chaos=0 failed: %s", why);
-		h_http_resp_free(&r);
-	}
-	unsigned failed = 0;
-	for (int i = 0; i < 400; i++) {
-		struct h_http_resp r;
-		struct h_mt_out o;
-		h_mt_chat(&s, H_MT_ANTHROPIC, "m@chaos=30,seed=5", "a b c", true, NULL, &r, &o);
-		failed += r.status != 200 || r.end == -ECONNRESET || o.bad_json || o.errors;
-		h_http_resp_free(&r);
-	}
-	/* 30% of 400: a binomial's 4.5 sigma either side. */
-	cr_assert(failed >= 80 && failed <= 160, "chaos=30 failed %u of 400", failed);
-	const char *bad[] = { "m@chaos=101", "m@chaos=-1", "m@chaos=x", "m@chaos=" };
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		struct h_http_resp r;
-		struct h_mt_out o;
-		h_mt_chat(&s, H_MT_OPENAI, bad[i], "a", true, NULL, &r, &o);
-		cr_assert_eq(r.status, 400, "%s: status %d", bad[i], r.status);
-		h_http_resp_free(&r);
-	}
-	h_mt_stop(&s);
-}

@@ -33,6 +33,33 @@ void cfgt_expect_errors(const struct cfgt_case *cases, size_t n)
 	}
 }
 
+void cfgt_expect_outcomes(const struct cfgt_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cfg c = { 0 };
+		char err[CFGT_ERRLEN];
+		int ret = cfgt_load(cases[i].yaml, strlen(cases[i].yaml), &c, err);
+
+		if (!cases[i].want) {
+			cr_expect_eq(ret, 0, "case %zu: %s for:\n%s", i, err, cases[i].yaml);
+		} else {
+			cr_expect_eq(ret, -EINVAL, "case %zu: ret %d for:\n%s", i, ret,
+				     cases[i].yaml);
+			cr_expect_str_eq(err, cases[i].want, "case %zu: got\n%s\nwant\n%s", i, err,
+					 cases[i].want);
+		}
+		if (ret == 0)
+			cfg_free(&c);
+	}
+}
+
+void cfgt_load_ok(const char *yaml, struct cfg *c)
+{
+	char err[CFGT_ERRLEN];
+
+	cr_assert_eq(cfgt_load(yaml, strlen(yaml), c, err), 0, "%s\n---\n%s", err, yaml);
+}
+
 /* Hostile input: any result is fine except a crash, a leak, or an error that
  * is not one well-formed line naming the file. */
 void cfgt_survive(const char *yaml, size_t len)
@@ -133,6 +160,7 @@ void cfgt_assert_same(const struct cfg *a, const struct cfg *b)
 			const struct cfg_target *x = &a->models[i].targets[j], *y = &b->models[i].targets[j];
 
 			cr_assert_str_eq(x->provider, y->provider);
+			cr_assert_eq(x->provider_idx, y->provider_idx);
 			cr_assert_str_eq(x->model, y->model);
 			cr_assert_eq(x->weight, y->weight);
 			cr_assert_eq(x->max_concurrent, y->max_concurrent);
@@ -185,6 +213,21 @@ void cfgt_round_trip(const struct cfg *a)
 	cfgt_assert_same(a, &b);
 	cfg_free(&b);
 	free(text);
+}
+
+void cfgt_dump_fixed_point(const struct cfg *a)
+{
+	struct cfg b = { 0 };
+	char *t1 = cfgt_dump(a), *t2;
+
+	cfgt_round_trip(a);
+	cfgt_load_ok(t1, &b);
+	t2 = cfgt_dump(&b);
+	cr_assert_str_eq(t1 + strcspn(t1, "\n"), t2 + strcspn(t2, "\n"), "first:\n%s\nsecond:\n%s",
+			 t1, t2);
+	cfg_free(&b);
+	free(t1);
+	free(t2);
 }
 
 const char cfgt_full[] =

@@ -37,6 +37,14 @@ void cfgt_expect_errors(const struct cfgt_case *cases, size_t n);
 /* One load that must fail with exactly the line want. */
 void cfgt_expect_error(const char *yaml, const char *want);
 
+/* Each case loads (want NULL) or fails with exactly the line want: for
+ * bounds, where the value just inside and the one just outside sit side by
+ * side. */
+void cfgt_expect_outcomes(const struct cfgt_case *cases, size_t n);
+
+/* A load that must succeed. */
+void cfgt_load_ok(const char *yaml, struct cfg *c);
+
 /* Hostile input: any result but a crash, a leak or a malformed error line. */
 void cfgt_survive(const char *yaml, size_t len);
 
@@ -57,5 +65,9 @@ char *cfgt_dump(const struct cfg *c);
 
 /* Dump a, load the dump, compare. */
 void cfgt_round_trip(const struct cfg *a);
+
+/* cfgt_round_trip, and the dump of the loaded dump is the same text (but
+ * for the first line, which names the source). */
+void cfgt_dump_fixed_point(const struct cfg *a);
 
 #endif
