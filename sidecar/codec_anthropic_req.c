@@ -28,6 +28,7 @@
 #include "chatreq.h"
 #include "codec_anthropic.h"
 #include "config.h"
+#include "jdump.h"
 
 /* The API version this codec's decoder is written against; a provider's
  * api_version overrides it. */
@@ -391,9 +392,8 @@ static int an_http(const struct pc_target *t, int stream, json_t *body, struct p
 	const char *version = p->api_version && *p->api_version ? p->api_version : AN_DEFAULT_VERSION;
 	int rc;
 
-	if (!(out->body = json_dumps(body, JSON_COMPACT)))
+	if (!(out->body = jdump(body, &out->body_len)))
 		return -ENOMEM;
-	out->body_len = strlen(out->body);
 	if (asprintf(&out->url, "%s/v1/messages", base) < 0) {
 		out->url = NULL;
 		return -ENOMEM;

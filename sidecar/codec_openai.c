@@ -19,6 +19,7 @@
 
 #include "chatreq.h"
 #include "config.h"
+#include "jdump.h"
 
 static void oa_err(char *err, size_t errlen, const char *msg)
 {
@@ -118,10 +119,9 @@ static int oa_body(const struct pc_target *t, const struct chatreq *req, int str
 		 * stream ("only allowed when stream is enabled"). */
 		json_object_del(body, "stream_options");
 	}
-	out->body = json_dumps(body, JSON_COMPACT);
+	out->body = jdump(body, &out->body_len);
 	if (!out->body)
 		goto out;
-	out->body_len = strlen(out->body);
 	rc = 0;
 out:
 	json_decref(so);

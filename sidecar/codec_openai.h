@@ -55,15 +55,18 @@ struct oa_fast {
 	const char *text;        /* choice 0's content: into the event, or buf */
 	size_t text_len;         /* 0: none, null or empty */
 	int have_finish;         /* choice 0's finish_reason was a string... */
+	int have_usage;          /* usage held an integer count: deliver these */
+	uint32_t prompt_tokens, completion_tokens;
 	size_t finish_len;       /* ...whose first finish_len bytes are here: */
 	char finish[OA_RAW_MAX]; /* as many as the decoder keeps */
-	char buf[OA_FAST_TEXT_MAX];
+	char buf[OA_FAST_TEXT_MAX]; /* last: oa_dec_init leaves it uninitialised */
 };
 
 /*
  * Read a chat.completion.chunk (trimmed event data) in one pass if it has
  * the common shape: choices empty or one choice 0 whose delta has at most
- * role, content (a string or null) and a null refusal, usage null or absent,
+ * role, content (a string or null) and a null refusal, usage null, absent or
+ * an object whose prompt_tokens and completion_tokens are integers or absent,
  * no error. 1: understood, *f says what to deliver. 0: declined, for any
  * other shape or anything jansson might parse differently or refuse; nothing
  * was reported and the chunk goes to jansson as if this had not run.

@@ -17,6 +17,7 @@
 #include "codec_openai.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,13 +44,20 @@ struct oa_dec {
 	int64_t key[OA_MAX_TOOLS]; /* provider's key of each tool ordinal */
 	char last_id[OA_ID_MAX];   /* id the newest call came with, "" if none */
 	char bad[OA_MSG_MAX];      /* an event that did not parse, not yet reported */
-	struct oa_fast fast;       /* the last chunk the fast path read */
+	struct oa_fast fast;       /* the last chunk the fast path read; last: see oa_dec_init */
 };
 
 int oa_dec_init(struct pc_dec *d)
 {
-	d->priv = calloc(1, sizeof(struct oa_dec));
-	return d->priv ? 0 : -ENOMEM;
+	/* Everything but the fast path's text buffer starts zeroed: that is
+	 * 8 KiB written on every request for nothing, since oa_fast_scan
+	 * only reads back what it wrote into it for the same chunk. */
+	struct oa_dec *x = malloc(sizeof *x);
+	if (!x)
+		return -ENOMEM;
+	memset(x, 0, offsetof(struct oa_dec, fast) + offsetof(struct oa_fast, buf));
+	d->priv = x;
+	return 0;
 }
 
 void oa_dec_free(struct pc_dec *d)
@@ -315,6 +323,8 @@ static int oa_event(struct pc_dec *d, const char *ev, size_t ev_len, const char 
 		rc = f->text_len ? s->text(s->arg, UEV_TEXT, f->text, f->text_len) : 0;
 		if (f->have_finish)
 			oa_note_finish(x, f->finish, f->finish_len);
+		if (!rc && f->have_usage)
+			rc = s->usage(s->arg, f->prompt_tokens, f->completion_tokens);
 		return oa_ret(rc);
 	}
 	root = json_loadb(data, data_len, JSON_ALLOW_NUL, &je);

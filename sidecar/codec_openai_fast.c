@@ -13,7 +13,10 @@
  *   - anything jansson might refuse (jscan.h accepts a subset of it);
  *   - anything that is or might be an error (oa_is_error: an "error"
  *     member, or "object" saying "error");
- *   - usage counts, more than one choice, a choice other than choice 0;
+ *   - more than one choice, a choice other than choice 0;
+ *   - usage counts that are not integers (the tree path reads those as
+ *     absent), or given twice; its other members (total_tokens, details)
+ *     are skipped, because the tree path reads no other;
  *   - any delta member that the tree path reads other than content, and
  *     any it does not know (reasoning, tool calls, refusals, arrays...);
  *     members of the choice other than index, delta and finish_reason are
@@ -43,6 +46,8 @@ enum {
 	OA_SEEN_FINISH = 1u << 4,
 	OA_SEEN_CONTENT = 1u << 5,
 	OA_SEEN_REFUSAL = 1u << 6,
+	OA_SEEN_PROMPT = 1u << 7,
+	OA_SEEN_COMPLETION = 1u << 8,
 };
 
 /* 0 the first time a key is seen, -1 after. */
@@ -52,6 +57,49 @@ static int oa_once(unsigned *seen, unsigned key)
 		return -1;
 	*seen |= key;
 	return 0;
+}
+
+/* A count as oa_u32 (codec_openai_dec.c) clamps it. */
+static uint32_t oa_fast_u32(int64_t v)
+{
+	return v < 0 ? 0 : v > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* usage: null, or an object read as oa_usage reads it. A count that is not
+ * an integer declines rather than be read as absent here too: it never
+ * happens, and one rule less to keep equal. */
+static int oa_fast_usage(struct js *j, struct oa_fast *f)
+{
+	struct js_str k;
+	unsigned seen = 0;
+	int64_t v;
+	int r;
+
+	if (js_peek(j) == JS_NULL)
+		return js_skip(j);
+	if (js_object(j))
+		return -1;
+	while ((r = js_member(j, &k)) == 1) {
+		uint32_t *dst;
+		if (OA_KEY(&k, "prompt_tokens")) {
+			if (oa_once(&seen, OA_SEEN_PROMPT))
+				return -1;
+			dst = &f->prompt_tokens;
+		} else if (OA_KEY(&k, "completion_tokens")) {
+			if (oa_once(&seen, OA_SEEN_COMPLETION))
+				return -1;
+			dst = &f->completion_tokens;
+		} else {
+			if (js_skip(j))
+				return -1;
+			continue;
+		}
+		if (js_peek(j) != JS_NUMBER || js_number(j, &v) != JS_NUM_INT)
+			return -1;
+		*dst = oa_fast_u32(v);
+		f->have_usage = 1;
+	}
+	return r;
 }
 
 /* content: the event's own bytes when nothing needs decoding, else decoded
@@ -169,6 +217,8 @@ int oa_fast_scan(const char *data, size_t n, struct oa_fast *f)
 
 	f->text_len = 0;
 	f->have_finish = 0;
+	f->have_usage = 0;
+	f->prompt_tokens = f->completion_tokens = 0;
 	js_init(&j, data, n);
 	if (js_object(&j))
 		return 0;
@@ -177,7 +227,7 @@ int oa_fast_scan(const char *data, size_t n, struct oa_fast *f)
 			if (oa_once(&seen, OA_SEEN_CHOICES) || oa_fast_choices(&j, f))
 				return 0;
 		} else if (OA_KEY(&k, "usage")) {
-			if (oa_once(&seen, OA_SEEN_USAGE) || js_peek(&j) != JS_NULL || js_skip(&j))
+			if (oa_once(&seen, OA_SEEN_USAGE) || oa_fast_usage(&j, f))
 				return 0;
 		} else if (OA_KEY(&k, "error")) {
 			return 0;

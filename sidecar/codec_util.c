@@ -13,6 +13,7 @@
 
 #include "chatreq.h"
 #include "config.h"
+#include "jdump.h"
 
 int cu_einval(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -82,10 +83,9 @@ int cu_push(json_t *arr, json_t *val)
 
 int cu_set_body(struct pc_http *out, json_t *body)
 {
-	out->body = json_dumps(body, JSON_COMPACT);
+	out->body = jdump(body, &out->body_len);
 	if (!out->body)
 		return -ENOMEM;
-	out->body_len = strlen(out->body);
 	return 0;
 }
 

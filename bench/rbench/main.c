@@ -159,6 +159,7 @@ static void rb_absorb(struct rb_result *res, struct rb_phase *ph, double *wall, 
 	rb_samples_merge(&res->first, &ph->first);
 	rb_samples_merge(&res->gap, &ph->gap);
 	rb_samples_merge(&res->total, &ph->total);
+	rb_samples_merge(&res->lag, &ph->lag);
 	res->ok += ph->ok;
 	res->failed += ph->failed;
 	res->late += ph->late;
@@ -175,6 +176,7 @@ static void rb_finish(struct rb_result *res, double wall, double srv, double cli
 	rb_summarize(&res->first, &res->sfirst);
 	rb_summarize(&res->gap, &res->sgap);
 	rb_summarize(&res->total, &res->stotal);
+	rb_summarize(&res->lag, &res->slag);
 	double reqs = (double)(res->ok + res->failed);
 	res->rps = wall > 0 ? (double)res->ok / (wall / 1e9) : 0;
 	res->cps = wall > 0 ? (double)res->chunks / (wall / 1e9) : 0;
@@ -429,6 +431,7 @@ int main(int argc, char **argv)
 		rb_samples_free(&rep.res[i].first);
 		rb_samples_free(&rep.res[i].gap);
 		rb_samples_free(&rep.res[i].total);
+		rb_samples_free(&rep.res[i].lag);
 	}
 	rb_phase_free(&ph);
 	rb_run_free(run);

@@ -144,6 +144,10 @@ static void js_result(FILE *f, const struct rb_result *x)
 	js_summary(f, "first", &x->sfirst);
 	js_summary(f, "gap", &x->sgap);
 	js_summary(f, "total", &x->stotal);
+	/* How late the benchmark itself started the open loop's requests:
+	 * part of every latency above, and not the mode's doing. */
+	if (x->shape && x->shape->kind == RB_OPEN)
+		js_summary(f, "start_lag", &x->slag);
 	fprintf(f, ",\n      \"ok\": %u, \"failed\": %u, \"late\": %u, \"chunks\": %" PRIu64,
 		x->ok, x->failed, x->late, x->chunks);
 	js_key(f, "      ", "rps", 0);

@@ -242,6 +242,28 @@ static void rp_rounds(FILE *f, const double *v, unsigned rounds)
 		fprintf(f, " (first %u of %u rounds)", k, rounds);
 }
 
+/* How late the runner started open-loop requests: it is inside every
+ * open-loop latency, and the benchmark's lateness, not the mode's. */
+static void rp_lag(FILE *f, const struct rb_report *r)
+{
+	int any = 0;
+	for (size_t i = 0; i < r->nres; i++) {
+		const struct rb_result *x = &r->res[i];
+		char p50[RP_CELL], p99[RP_CELL];
+		if (!x->mode || !x->shape || x->shape->kind != RB_OPEN || !x->slag.n)
+			continue;
+		if (!any)
+			fputs("\nOpen loop: the benchmark started its requests this late after "
+			      "their scheduled arrival (p50 / p99, µs; included above): ", f);
+		rp_us(p50, x->slag.p50, 1);
+		rp_us(p99, x->slag.p99, 1);
+		fprintf(f, "%s%s %s / %s", any ? ", " : "", x->mode->name, p50, p99);
+		any = 1;
+	}
+	if (any)
+		fputs(".\n", f);
+}
+
 static void rp_unstable(FILE *f, const struct rb_report *r)
 {
 	size_t n = 0;
@@ -319,6 +341,8 @@ void rb_report_md(FILE *f, const struct rb_report *r)
 	      "and how many times the floor it takes.\n\n", f);
 	if (!rp_table(f, r, 8, h_floor, "llrrrrrr", rp_row_floor))
 		fputs("No shape ran shm-mock and a floor mode.\n", f);
+
+	rp_lag(f, r);
 
 	if (r->fit.valid) {
 		fputs("\n## Sidecar CPU\n\n", f);

@@ -17,8 +17,8 @@
 struct rb_result {
 	const struct rb_mode_ops *mode;
 	const struct rb_shape *shape;
-	struct rb_samples first, gap, total; /* ns, pooled */
-	struct rb_summary sfirst, sgap, stotal; /* µs */
+	struct rb_samples first, gap, total, lag; /* ns, pooled */
+	struct rb_summary sfirst, sgap, stotal, slag; /* µs; lag: open loop only */
 	unsigned ok, failed, late;
 	uint64_t chunks;
 	double rps, cps;          /* achieved: measured requests (chunks) / measured wall time */

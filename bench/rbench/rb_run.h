@@ -7,7 +7,11 @@
  *   open        arrivals at a fixed `rate`, whatever is in flight; every
  *               latency counts from the request's scheduled start, so a
  *               stall that delays later starts shows in their figures
- *               instead of being hidden (no coordinated omission)
+ *               instead of being hidden (no coordinated omission). With
+ *               nothing in flight the runner sleeps to RB_LEAD_NS before
+ *               an arrival and spins to it: a timer wake-up on a VM is
+ *               late by tens of µs, which would be the benchmark's own
+ *               lateness, not the mode's. `lag` records what remains.
  */
 #ifndef RB_RUN_H
 #define RB_RUN_H
@@ -33,6 +37,7 @@ struct rb_phase {
 	struct rb_samples first; /* start -> first content chunk */
 	struct rb_samples gap;   /* between consecutive chunks of one request */
 	struct rb_samples total; /* start -> end of stream */
+	struct rb_samples lag;   /* open: scheduled start -> actual start */
 	unsigned ok, failed;
 	uint64_t chunks;
 	uint64_t wall_ns;     /* first measured start -> last measured end */

@@ -5,6 +5,7 @@
 #include "jmut.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,40 @@ void jm_lines_free(struct jm_lines *l)
 {
 	free(l->buf);
 	l->buf = NULL;
+}
+
+const char *const jm_streams[] = {
+	"openai_stream_basic.sse",          "openai_stream_usage.sse",
+	"openai_stream_tools.sse",          "openai_stream_tools_parallel.sse",
+	"openai_stream_n3_refusal.sse",     "anthropic_stream_basic.sse",
+	"anthropic_stream_tools.sse",       "anthropic_stream_thinking_refusal.sse",
+	"gemini_stream.sse",                "gemini_stream_thinking_function_call.sse",
+};
+const size_t jm_nstreams = sizeof jm_streams / sizeof jm_streams[0];
+
+size_t jm_json_fixtures(void (*fn)(const char *name, const char *text, size_t len, void *arg),
+			void *arg)
+{
+	char dir[512];
+	fx_path("", dir, sizeof dir);
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d, "%s", dir);
+	size_t files = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 5, ".json"))
+			continue;
+		char path[1024];
+		size_t size;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		char *text = fx_read(path, &size);
+		cr_assert_not_null(text, "%s", path);
+		fn(e->d_name, text, size, arg);
+		free(text);
+		files++;
+	}
+	closedir(d);
+	return files;
 }
 
 /* What an insertion adds: escapes (good and bad), UTF-8 (good and bad),

@@ -24,6 +24,15 @@ struct jm_lines {
 	size_t count;
 };
 
+/* The recorded SSE streams of every provider, for tests that walk their
+ * data lines (jm_lines). */
+extern const char *const jm_streams[];
+extern const size_t jm_nstreams;
+
+/* fn(name, text, len, arg) for each *.json fixture; returns how many. */
+size_t jm_json_fixtures(void (*fn)(const char *name, const char *text, size_t len, void *arg),
+			void *arg);
+
 /* The "data: " lines of a fixture (by file name), [DONE] included. */
 void jm_lines(const char *fixture, struct jm_lines *l);
 void jm_lines_free(struct jm_lines *l);

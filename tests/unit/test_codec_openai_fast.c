@@ -100,8 +100,8 @@ Test(codec_openai_fast, mutated_streams_unchanged)
 
 /* ---- what the fast path takes -------------------------------------------------------- */
 
-/* Every chunk of the plain streams but the usage one; in the others, the
- * chunks of choice 0 that carry content or a finish. */
+/* Every chunk of the plain streams, the usage one included; in the
+ * others, the chunks of choice 0 that carry content or a finish. */
 Test(codec_openai_fast, takes_the_common_chunks)
 {
 	static const struct {
@@ -109,10 +109,10 @@ Test(codec_openai_fast, takes_the_common_chunks)
 		size_t declined; /* besides [DONE] */
 	} want[] = {
 		{ "openai_stream_basic.sse", 0 },
-		{ "openai_stream_usage.sse", 1 },        /* the usage chunk */
-		{ "openai_stream_tools.sse", 9 },           /* 8 with tool calls, usage */
-		{ "openai_stream_tools_parallel.sse", 23 }, /* 22 with tool calls, usage */
-		{ "openai_stream_n3_refusal.sse", 61 },     /* choices 1 and 2, usage */
+		{ "openai_stream_usage.sse", 0 },
+		{ "openai_stream_tools.sse", 8 },           /* with tool calls */
+		{ "openai_stream_tools_parallel.sse", 22 }, /* with tool calls */
+		{ "openai_stream_n3_refusal.sse", 60 },     /* choices 1 and 2 */
 	};
 	struct jm_lines l;
 
