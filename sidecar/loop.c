@@ -49,6 +49,7 @@ int loop_init(struct loop *l, unsigned entries, uint64_t spin_ns)
 		return rc;
 	l->ready = 1;
 	l->spin_ns = spin_ns;
+	l->gap_hits = UINT16_MAX; /* spin from the start, as if it had paid */
 	l->now = loop_clock_ns();
 	return 0;
 }
@@ -199,6 +200,32 @@ void loop_stop(struct loop *l)
 	l->stop = 1;
 }
 
+/* Work came: if an idle gap was being timed, remember whether a spin would
+ * have caught it. */
+static void loop_gap_end(struct loop *l)
+{
+	if (!l->idle_open)
+		return;
+	l->idle_open = 0;
+	l->gap_hits = (uint16_t)(l->gap_hits << 1 | (l->now - l->idle_since < l->spin_ns));
+}
+
+/* The spin budget of an idle pass that began at last_work. */
+static uint64_t loop_spin_budget(struct loop *l, uint64_t last_work)
+{
+	if (!l->hooks.busy)
+		return l->spin_ns;
+	if (!l->idle_open) {
+		if (l->hooks.busy(l->hooks.arg))
+			return l->spin_ns;
+		l->idle_open = 1;
+		l->idle_since = last_work;
+		if (__builtin_popcount(l->gap_hits) < LOOP_SPIN_HITS_MIN)
+			l->spins_skipped++;
+	}
+	return __builtin_popcount(l->gap_hits) >= LOOP_SPIN_HITS_MIN ? l->spin_ns : 0;
+}
+
 int loop_run(struct loop *l)
 {
 	uint64_t last_work = loop_clock_ns();
@@ -214,6 +241,7 @@ int loop_run(struct loop *l)
 				return rc;
 		}
 		if (work) {
+			loop_gap_end(l);
 			last_work = l->now;
 			continue;
 		}
@@ -222,7 +250,7 @@ int loop_run(struct loop *l)
 			io_uring_get_events(&l->ring);
 			continue;
 		}
-		if (l->now - last_work < l->spin_ns) {
+		if (l->now - last_work < loop_spin_budget(l, last_work)) {
 			loop_cpu_relax();
 			continue;
 		}

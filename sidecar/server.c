@@ -168,6 +168,15 @@ static void srv_after_wake(void *arg)
 		__atomic_store_n(&s->awake->sleeping, 0, __ATOMIC_RELAXED);
 	stats.loop_wakeups++;
 	stats.loop_sleeps = s->loop.sleeps;
+	stats.loop_spins_skipped = s->loop.spins_skipped;
+}
+
+/* A stream open (a client's, or an upstream attempt) means an answer is on
+ * its way: the loop keeps spinning for it (loop.h). */
+static int srv_busy(void *arg)
+{
+	(void)arg;
+	return stats.streams_active != 0;
 }
 
 /* ---- listening and signals ---------------------------------------------------- */
@@ -359,7 +368,8 @@ int srv_init(struct srv *s, const struct cfg *cfg, const char *sock_path)
 		return rc;
 	}
 	s->loop.hooks = (struct loop_hooks){ .poll = srv_poll, .before_sleep = srv_before_sleep,
-					     .after_wake = srv_after_wake, .arg = s };
+					     .after_wake = srv_after_wake, .busy = srv_busy,
+					     .arg = s };
 	rc = srv_awake_page(s);
 	if (rc) {
 		log_error("cannot create the awake page: %s", strerror(-rc));

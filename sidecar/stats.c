@@ -51,6 +51,7 @@ size_t stats_render(char *buf, size_t len)
 		{ "route_unavailable", stats.route_unavailable },
 		{ "loop_sleeps", stats.loop_sleeps },
 		{ "loop_wakeups", stats.loop_wakeups },
+		{ "loop_spins_skipped", stats.loop_spins_skipped },
 		{ "cpu_user_us", (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec },
 		{ "cpu_sys_us", (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec },
 		{ "maxrss_kb", (uint64_t)ru.ru_maxrss },

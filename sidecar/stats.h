@@ -38,6 +38,7 @@ struct stats {
 	uint64_t route_unavailable;   /* ended UNAVAILABLE: every target open */
 	uint64_t loop_sleeps;
 	uint64_t loop_wakeups;
+	uint64_t loop_spins_skipped;  /* idle passes that slept at once: spinning had not paid */
 };
 
 extern struct stats stats;

@@ -100,3 +100,50 @@ Test(idle, test_idle_client_costs_nothing)
 	rs_close(c);
 	h_stop(&sc);
 }
+
+/* Requests SPACED_N apart by SPACED_GAP_MS: each idle gap is far longer
+ * than a 50 us spin, and far shorter than a 1 s one. */
+#define SPACED_N 24
+#define SPACED_GAP_MS 5
+
+static uint64_t spaced_requests(const struct h_sidecar *sc)
+{
+	rs_client *c = h_connect(sc);
+	for (int i = 0; i < SPACED_N; i++) {
+		struct h_set set = { 0 };
+		char *b = h_body("spaced", 1, -1, -1, -1, -1);
+		h_set_add(&set, h_submit(c, H_MODEL, b));
+		free(b);
+		cr_assert_eq(h_drain(c, &set, H_EVENT_MS), RS_OK);
+		h_set_free(&set);
+		h_sleep_ms(SPACED_GAP_MS);
+	}
+	rs_close(c);
+	return h_stat(sc, "loop_spins_skipped");
+}
+
+/* With nothing in flight the loop stops spinning once spins stop catching
+ * the next request (loop.h: fewer than 4 of the last 16 gaps short). */
+Test(idle, test_spaced_requests_stop_the_idle_spin)
+{
+	struct h_sidecar sc;
+	h_start(&sc, NULL);
+	cr_assert_eq(h_stat(&sc, "loop_spins_skipped"), 0, "skipped before any gap was seen");
+	uint64_t skipped = spaced_requests(&sc);
+	/* 16 remembered gaps start as hits: 13 misses make it skip, and every
+	 * later gap is skipped too. */
+	cr_assert_geq(skipped, SPACED_N - 13, "only %llu idle spins skipped",
+		      (unsigned long long)skipped);
+	h_stop(&sc);
+}
+
+/* ... and keeps spinning while spins do catch it: with a 1 s spin every
+ * 5 ms gap is short enough. */
+Test(idle, test_gaps_within_the_spin_keep_it)
+{
+	struct h_sidecar sc;
+	struct h_opts o = { .limits = "spin_us: 1000000" };
+	h_start(&sc, &o);
+	cr_assert_eq(spaced_requests(&sc), 0);
+	h_stop(&sc);
+}
