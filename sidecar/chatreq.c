@@ -293,11 +293,8 @@ int chatreq_parse(struct chatreq *r, const char *body, size_t len, char *err, si
 		err[0] = '\0';
 
 	/* jload builds json_loadb's tree in a third of the time; what it
-	 * declines, json_loadb parses or explains. json_loadb refuses a NULL
-	 * buffer even with length 0. */
-	r->root = jload(body, len, JSON_REJECT_DUPLICATES);
-	if (!r->root)
-		r->root = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &jerr);
+	 * declines, json_loadb parses or explains (jload.h). */
+	r->root = jload_b(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!r->root) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)
 			return fail(err, errlen, -ENOMEM, "out of memory");

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "codec_anthropic.h"
+#include "jload.h"
 #include "pcodec.h"
 #include "ringside.h"
 
@@ -330,7 +331,7 @@ static int an_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const ch
 			return an_finish(d, st->stop_reason, s);
 		return strcmp(evname, "error") ? 0 : an_fail_inband(d, NULL, s);
 	}
-	if (!(root = json_loadb(data, data_len, JSON_ALLOW_NUL, &je)))
+	if (!(root = jload_b(data, data_len, JSON_ALLOW_NUL, &je)))
 		return an_fail_json(d, &je, "event", s);
 	/* data.type names the event; the event name stands in without it. */
 	type = json_is_string(json_object_get(root, "type")) ? an_type(root) : evname;
@@ -395,7 +396,7 @@ static int an_on_body(struct pc_dec *d, const char *body, size_t len, const stru
 
 	if (d->done)
 		return 0;
-	if (!(root = json_loadb(body ? body : "", body ? len : 0, JSON_ALLOW_NUL, &je)))
+	if (!(root = jload_b(body, len, JSON_ALLOW_NUL, &je)))
 		return an_fail_json(d, &je, "reply", s);
 	content = json_object_get(root, "content");
 	if (!strcmp(an_type(root), "error")) {
@@ -430,7 +431,7 @@ static int an_on_error(struct pc_dec *d, int status, const char *body, size_t le
 
 	if (d->done)
 		return 0;
-	root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+	root = body && len ? jload_b(body, len, 0, NULL) : NULL;
 	snprintf(fallback, sizeof fallback, "HTTP %d", status);
 	msg = an_err_words(json_object_get(root, "error"), fallback, &n);
 	rc = pc_fail(d, s, pc_status_code(status), status, pc_status_retryable(status), msg, n);

@@ -29,6 +29,7 @@
 #include "codec_anthropic.h"
 #include "config.h"
 #include "jdump.h"
+#include "jload.h"
 
 /* The API version this codec's decoder is written against; a provider's
  * api_version overrides it. */
@@ -231,7 +232,7 @@ static int an_tool_use(struct an_req *q, size_t mi, size_t ci, json_t *call, jso
 	} else if (!an_present(args) || (json_is_string(args) && !json_string_length(args))) {
 		input = json_object();
 	} else if (json_is_string(args)) {
-		input = json_loadb(json_string_value(args), json_string_length(args), 0, &je);
+		input = jload_b(json_string_value(args), json_string_length(args), 0, &je);
 		if (!input && json_error_code(&je) == json_error_out_of_memory)
 			return -ENOMEM;
 		if (!input)

@@ -23,6 +23,7 @@
 #include "chatreq.h"
 #include "codec_util.h"
 #include "config.h"
+#include "jload.h"
 
 /* Google's documented placeholder for a functionCall part whose real
  * thoughtSignature is unknown: Gemini 3 rejects replayed calls without one,
@@ -280,7 +281,7 @@ static int gm_tool(struct gm_req *b, json_t *msg, size_t mi)
 			mi);
 	if ((rc = cu_text(msg, mi, "gemini", &text, b->err, b->errlen)))
 		return rc;
-	val = json_loadb(json_string_value(text), json_string_length(text), 0, NULL);
+	val = jload_b(json_string_value(text), json_string_length(text), 0, NULL);
 	if (!json_is_object(val) && !json_is_array(val)) {
 		json_decref(val);
 		val = json_incref(text);

@@ -17,13 +17,14 @@
 #include "codec_openai.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jload.h"
 #include "ringside.h"
 
 /* Tool calls in one reply. OpenAI accepts at most 128 tools per request and
@@ -327,7 +328,7 @@ static int oa_event(struct pc_dec *d, const char *ev, size_t ev_len, const char 
 			rc = s->usage(s->arg, f->prompt_tokens, f->completion_tokens);
 		return oa_ret(rc);
 	}
-	root = json_loadb(data, data_len, JSON_ALLOW_NUL, &je);
+	root = jload_b(data, data_len, JSON_ALLOW_NUL, &je);
 	if (!root) {
 		/* Malformed, unless this was the last event: at EOF the framing
 		 * hands over an unterminated tail, and JSON cut short there is
@@ -388,7 +389,7 @@ int oa_on_body(struct pc_dec *d, const char *body, size_t len, const struct uev_
 
 	if (d->done)
 		return 0;
-	root = json_loadb(body, len, JSON_ALLOW_NUL, &je);
+	root = jload_b(body, len, JSON_ALLOW_NUL, &je);
 	if (!root)
 		return oa_ret(oa_malformed(d, s, "response", je.text));
 	if (!json_is_object(root)) {

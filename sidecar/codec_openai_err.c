@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jload.h"
 #include "ringside.h"
 
 int oa_fail(struct pc_dec *d, const struct uev_sink *s, int code, int status, int retryable,
@@ -158,7 +159,7 @@ int oa_is_error(json_t *o)
 int oa_event_error(struct pc_dec *d, const struct uev_sink *s, const char *data, size_t n)
 {
 	static const char dflt[] = "provider sent an error event";
-	json_t *root = n ? json_loadb(data, n, JSON_ALLOW_NUL, NULL) : NULL;
+	json_t *root = n ? jload_b(data, n, JSON_ALLOW_NUL, NULL) : NULL;
 	int rc;
 
 	if (json_is_object(root))
@@ -174,7 +175,7 @@ int oa_event_error(struct pc_dec *d, const struct uev_sink *s, const char *data,
 int oa_on_error(struct pc_dec *d, int status, const char *body, size_t len,
 		const struct uev_sink *s)
 {
-	json_t *root = len ? json_loadb(body, len, JSON_ALLOW_NUL, NULL) : NULL;
+	json_t *root = len ? jload_b(body, len, JSON_ALLOW_NUL, NULL) : NULL;
 	struct oa_err e = { 0 };
 	char dflt[32];
 	int rc;

@@ -14,6 +14,7 @@
 #include "chatreq.h"
 #include "config.h"
 #include "jdump.h"
+#include "jload.h"
 
 int cu_einval(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -206,7 +207,7 @@ int cu_tool_call(json_t *call, size_t mi, size_t ci, const char **name, json_t *
 	if (json_is_string(a)) {
 		/* jansson leaves the code unset when it fails before parsing. */
 		json_error_t je = { .line = 0 };
-		*args = json_loadb(json_string_value(a), json_string_length(a), 0, &je);
+		*args = jload_b(json_string_value(a), json_string_length(a), 0, &je);
 		if (!*args && cu_json_nomem(&je))
 			return -ENOMEM;
 	}
@@ -328,7 +329,7 @@ json_t *cu_parse(const char *data, size_t len, int *nomem)
 {
 	/* jansson leaves the code unset when it fails before parsing. */
 	json_error_t je = { .line = 0 };
-	json_t *v = json_loadb(data ? data : "", data ? len : 0, JSON_ALLOW_NUL, &je);
+	json_t *v = jload_b(data, len, JSON_ALLOW_NUL, &je);
 
 	if (nomem)
 		*nomem = !v && cu_json_nomem(&je);

@@ -175,3 +175,9 @@ json_t *jload(const char *s, size_t n, size_t flags)
 	}
 	return v;
 }
+
+json_t *jload_b(const char *s, size_t n, size_t flags, json_error_t *err)
+{
+	json_t *v = jload(s, n, flags);
+	return v ? v : json_loadb(s ? s : "", s ? n : 0, flags, err);
+}

@@ -3,10 +3,11 @@
  * jansson's own lexer: the same tree json_loadb builds, for the documents
  * jscan accepts, in about a third of the instructions.
  *
- * Every request a client submits is parsed into a tree (chatreq.c), and
- * json_loadb spent ~15k instructions on a 70-byte body (callgrind), most
- * of them in its lexer, which reads one byte at a time through a
- * callback. jload walks the text with jscan (jscan.h, eight bytes at a
+ * Every request a client submits is parsed into a tree (chatreq.c), and so
+ * is every Anthropic and Gemini event; json_loadb spent ~15k instructions
+ * on a 70-byte body (callgrind) and more than half of the sidecar's on
+ * those streams, most of it in its lexer, which reads one byte at a time
+ * through a callback. Every codec parses through jload_b. jload walks the text with jscan (jscan.h, eight bytes at a
  * time) and builds the tree with jansson's own constructors, so the result
  * is an ordinary json_t: same values, same key order (the first place of
  * a key, its last value, as json_loadb), same integer/real distinction.
@@ -41,5 +42,11 @@
  * json_loadb's, limited to JSON_REJECT_DUPLICATES, JSON_ALLOW_NUL and
  * JSON_DECODE_ANY. */
 json_t *jload(const char *s, size_t n, size_t flags);
+
+/* What json_loadb(s, n, flags, err) returns, by jload when it can: the
+ * drop-in for the codecs. err (if not NULL) is written only on failure,
+ * by json_loadb. s may be NULL when n is 0, which json_loadb alone would
+ * refuse as an invalid argument rather than as empty text. */
+json_t *jload_b(const char *s, size_t n, size_t flags, json_error_t *err);
 
 #endif
