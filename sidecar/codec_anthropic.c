@@ -52,6 +52,7 @@ struct an_state {
 	uint32_t n_tools;
 	char stop_reason[AN_STOP_MAX];
 	struct an_block blocks[AN_MAX_BLOCKS];
+	struct an_fast fast; /* last: see an_dec_init */
 };
 
 /* ---- small pieces -------------------------------------------------------------------- */
@@ -309,8 +310,8 @@ static int an_message_delta(struct an_state *st, const json_t *root, const struc
 	return an_usage(st, json_object_get(root, "usage"), s);
 }
 
-static int an_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
-		       size_t data_len, const struct uev_sink *s)
+static int an_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		    size_t data_len, const struct uev_sink *s, int fast)
 {
 	struct an_state *st = d->priv;
 	char evname[64] = "";
@@ -331,6 +332,8 @@ static int an_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const ch
 			return an_finish(d, st->stop_reason, s);
 		return strcmp(evname, "error") ? 0 : an_fail_inband(d, NULL, s);
 	}
+	if (fast && strcmp(evname, "error") && an_fast_delta(data, data_len, &st->fast))
+		return st->fast.len ? s->text(s->arg, st->fast.kind, st->fast.text, st->fast.len) : 0;
 	if (!(root = jload_b(data, data_len, JSON_ALLOW_NUL, &je)))
 		return an_fail_json(d, &je, "event", s);
 	/* data.type names the event; the event name stands in without it. */
@@ -353,6 +356,18 @@ static int an_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const ch
 		rc = an_finish(d, st->stop_reason, s);
 	json_decref(root);
 	return rc;
+}
+
+static int an_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		       size_t data_len, const struct uev_sink *s)
+{
+	return an_event(d, ev, ev_len, data, data_len, s, 1);
+}
+
+int an_on_event_slow(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		     size_t data_len, const struct uev_sink *s)
+{
+	return an_event(d, ev, ev_len, data, data_len, s, 0);
 }
 
 static int an_on_end(struct pc_dec *d, const struct uev_sink *s)
@@ -441,9 +456,16 @@ static int an_on_error(struct pc_dec *d, int status, const char *body, size_t le
 
 static int an_dec_init(struct pc_dec *d)
 {
+	/* All but the fast path's text buffer starts zeroed: it is only read
+	 * back within the event that wrote it. */
+	struct an_state *st = malloc(sizeof *st);
+
 	d->done = 0;
-	d->priv = calloc(1, sizeof(struct an_state));
-	return d->priv ? 0 : -ENOMEM;
+	d->priv = st;
+	if (!st)
+		return -ENOMEM;
+	memset(st, 0, offsetof(struct an_state, fast) + offsetof(struct an_fast, buf));
+	return 0;
 }
 
 static void an_dec_free(struct pc_dec *d)

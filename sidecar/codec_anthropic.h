@@ -4,6 +4,8 @@
  *
  *   codec_anthropic.c      decoding of streams, bodies and error replies,
  *                          and the codec table
+ *   codec_anthropic_fast.c the common stream event (a text or thinking
+ *                          delta) read without a jansson tree
  *   codec_anthropic_req.c  the request: messages, content blocks, HTTP
  *   codec_anthropic_opt.c  the request's parameters (limits, sampling,
  *                          tools, tool_choice, thinking)
@@ -23,6 +25,34 @@
  * nothing. */
 int an_build(const struct pc_target *t, const struct chatreq *req, int stream,
 	     struct pc_http *out, char *err, size_t errlen);
+
+/* ---- the stream's fast path (codec_anthropic_fast.c) ----------------------------- */
+
+/* Escaped delta text decoded into the decoder's own buffer; a delta with
+ * more (after escapes) goes to jansson. Unescaped text is delivered from
+ * the event itself, whatever its size. */
+#define AN_FAST_TEXT_MAX 4096
+
+struct an_fast {
+	const char *text;   /* the delta's text: into the event, or buf */
+	size_t len;         /* 0: none, or empty */
+	enum uev_text kind; /* UEV_TEXT (text_delta) or UEV_REASONING (thinking_delta) */
+	char buf[AN_FAST_TEXT_MAX]; /* last: an_dec_init leaves it uninitialised */
+};
+
+/*
+ * Read a content_block_delta event (its data, with an event name other than
+ * "error") carrying a text_delta or thinking_delta, in one pass. 1: taken,
+ * *f says what to deliver (nothing when len is 0), as the tree path would.
+ * 0: declined, for any other event or anything jansson might read
+ * differently; nothing was reported and the event goes to jansson.
+ */
+int an_fast_delta(const char *data, size_t n, struct an_fast *f);
+
+/* pc_anthropic.on_event without the fast path: the unit tests decode every
+ * event both ways and compare. */
+int an_on_event_slow(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		     size_t data_len, const struct uev_sink *s);
 
 /* ---- shared by the request files ----------------------------------------------- */
 

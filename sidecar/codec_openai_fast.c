@@ -106,14 +106,7 @@ static int oa_fast_usage(struct js *j, struct oa_fast *f)
  * into f->buf if it fits. */
 static int oa_fast_text(const struct js_str *v, struct oa_fast *f)
 {
-	if (!v->esc) {
-		f->text = v->p;
-		f->text_len = v->n;
-		return 0;
-	}
-	f->text_len = js_unescape(v, f->buf, sizeof f->buf);
-	f->text = f->buf;
-	return f->text_len <= sizeof f->buf ? 0 : -1;
+	return js_text(v, f->buf, sizeof f->buf, &f->text, &f->text_len);
 }
 
 /* The delta: role (never read), content, and a null refusal. */

@@ -124,4 +124,9 @@ static inline int js_str_is(const struct js_str *s, const char *lit, size_t n)
  * bytes; returns the whole decoded length, which may exceed cap. */
 size_t js_unescape(const struct js_str *s, char *buf, size_t cap);
 
+/* s's text for a decoder to deliver: its own bytes when it holds no
+ * escape, else decoded into buf. 0, or -1 when the decoded text needs more
+ * than cap bytes (the caller then declines). */
+int js_text(const struct js_str *s, char *buf, size_t cap, const char **p, size_t *n);
+
 #endif

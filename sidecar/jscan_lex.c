@@ -359,3 +359,15 @@ size_t js_unescape(const struct js_str *s, char *buf, size_t cap)
 	}
 	return len;
 }
+
+int js_text(const struct js_str *s, char *buf, size_t cap, const char **p, size_t *n)
+{
+	if (!s->esc) {
+		*p = s->p;
+		*n = s->n;
+		return 0;
+	}
+	*n = js_unescape(s, buf, cap);
+	*p = buf;
+	return *n <= cap ? 0 : -1;
+}

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec_openai_fast_util.h"
+#include "codec_fast_util.h"
 #include "fx.h"
 #include "jmut.h"
 

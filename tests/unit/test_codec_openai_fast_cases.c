@@ -5,14 +5,14 @@
  * UTF-8 in content, nulls and wrong types where values are read, numbers
  * jansson refuses, huge content, deep nesting. For each, what the fast path
  * must do (take or decline), and that the client sees the same either way
- * (codec_openai_fast_util.h). Fixtures and their mutations are in
+ * (codec_fast_util.h). Fixtures and their mutations are in
  * test_codec_openai_fast.c.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec_openai_fast_util.h"
+#include "codec_fast_util.h"
 #include "sidecar/codec_openai.h"
 
 /* A chunk, its length (NULs included), and whether the fast path must

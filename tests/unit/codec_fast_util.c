@@ -1,8 +1,8 @@
 /*
- * codec_openai_fast_util.c — the differential runs shared by the fast
- * path's tests (see codec_openai_fast_util.h).
+ * codec_fast_util.c — the differential runs shared by the fast paths'
+ * tests (see codec_fast_util.h).
  */
-#include "codec_openai_fast_util.h"
+#include "codec_fast_util.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -98,22 +98,32 @@ struct of_run {
 	int fast;
 };
 
+static const struct pc_codec *of_codec = &pc_openai;
+static of_event_fn of_fast_fn = oa_on_event, of_slow_fn = oa_on_event_slow;
+
+void of_use(const struct pc_codec *c, of_event_fn fast, of_event_fn slow)
+{
+	of_codec = c;
+	of_fast_fn = fast;
+	of_slow_fn = slow;
+}
+
 static void of_begin(struct of_run *x, struct of_rec *r, int fast, int fail_text)
 {
 	r->len = 0;
 	r->fail_text = fail_text;
 	x->r = r;
 	x->fast = fast;
-	x->d = (struct pc_dec){ .codec = &pc_openai };
+	x->d = (struct pc_dec){ .codec = of_codec };
 	x->s = (struct uev_sink){ .arg = r, .text = of_text, .tool = of_tool, .usage = of_usage,
 				  .finish = of_finish, .error = of_error };
-	cr_assert_eq(pc_openai.dec_init(&x->d), 0);
+	cr_assert_eq(of_codec->dec_init(&x->d), 0);
 }
 
 static int of_event(void *arg, const char *ev, size_t ev_len, const char *data, size_t n)
 {
 	struct of_run *x = arg;
-	int rc = (x->fast ? oa_on_event : oa_on_event_slow)(&x->d, ev, ev_len, data, n, &x->s);
+	int rc = (x->fast ? of_fast_fn : of_slow_fn)(&x->d, ev, ev_len, data, n, &x->s);
 	of_putf(x->r, "rc %d\n", rc);
 	return rc;
 }
@@ -121,9 +131,9 @@ static int of_event(void *arg, const char *ev, size_t ev_len, const char *data, 
 static void of_end(struct of_run *x, int rc)
 {
 	if (!rc)
-		rc = pc_openai.on_end(&x->d, &x->s);
+		rc = of_codec->on_end(&x->d, &x->s);
 	of_putf(x->r, "end %d\n", rc);
-	pc_openai.dec_free(&x->d);
+	of_codec->dec_free(&x->d);
 }
 
 /* Events handed to the decoder as they are: no framing in between. */
@@ -188,6 +198,29 @@ void of_same_events(const char *const *ev, const size_t *n, size_t count, const 
 		of_same_logs(what, which);
 		of_events(with_done, with_done_n, count + 1, &of_fast, 1, fail);
 		of_events(with_done, with_done_n, count + 1, &of_slow, 0, fail);
+		of_same_logs(what, which);
+	}
+}
+
+static void of_named(const char *const *name, const char *const *ev, const size_t *n,
+		     size_t count, struct of_rec *r, int fast, int fail_text)
+{
+	struct of_run x;
+	int rc = 0;
+
+	of_begin(&x, r, fast, fail_text);
+	for (size_t i = 0; i < count && !rc; i++)
+		rc = of_event(&x, name[i], name[i] ? strlen(name[i]) : 0, ev[i], n[i]);
+	of_end(&x, rc);
+}
+
+void of_same_named(const char *const *name, const char *const *ev, const size_t *n,
+		   size_t count, const char *what, size_t which)
+{
+	cr_assert_lt(count, OF_MAX_EVENTS);
+	for (int fail = 0; fail < 2; fail++) {
+		of_named(name, ev, n, count, &of_fast, 1, fail);
+		of_named(name, ev, n, count, &of_slow, 0, fail);
 		of_same_logs(what, which);
 	}
 }

@@ -1,0 +1,41 @@
+/*
+ * codec_fast_util.h — the differential runs shared by the tests of the
+ * decoders' fast paths (test_codec_openai_fast*.c, test_codec_anthropic_
+ * fast.c): the same input decoded with the fast path (the codec's on_event)
+ * and without it (its *_on_event_slow), every sink call written down with
+ * its bytes and every return code after it, and the two records compared
+ * byte for byte. Each comparison runs twice: with a sink that takes
+ * everything and with one whose text callback fails.
+ */
+#ifndef RINGSIDE_TEST_CODEC_FAST_UTIL_H
+#define RINGSIDE_TEST_CODEC_FAST_UTIL_H
+
+#include <stddef.h>
+
+#include "sidecar/pcodec.h"
+
+typedef int (*of_event_fn)(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+			   size_t data_len, const struct uev_sink *s);
+
+/* The decoder the runs below compare, its fast and its slow entry. Until
+ * called: OpenAI's (oa_on_event, oa_on_event_slow). */
+void of_use(const struct pc_codec *c, of_event_fn fast, of_event_fn slow);
+
+/* Events handed to a fresh decoder as they are (no framing), then on_end;
+ * and the same again with [DONE] after them. count < 7. what and which
+ * name the case in a failure. */
+void of_same_events(const char *const *ev, const size_t *n, size_t count, const char *what,
+		    size_t which);
+
+/* Named events (name[i] may be NULL) handed to a fresh decoder, then
+ * on_end. count < 8. */
+void of_same_named(const char *const *name, const char *const *ev, const size_t *n,
+		   size_t count, const char *what, size_t which);
+
+/* A whole SSE stream through the framing, then on_end. */
+void of_same_stream(const char *sse, size_t len, const char *what, size_t which);
+
+/* Does the OpenAI fast path take this chunk (trimmed event data)? */
+int of_takes(const char *data, size_t n);
+
+#endif
