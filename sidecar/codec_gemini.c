@@ -14,10 +14,12 @@
  * lines to on_event as one nameless event).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec_gemini.h"
 #include "codec_util.h"
 #include "ringside.h"
 
@@ -28,6 +30,7 @@ struct gm_dec {
 	uint8_t have_finish;
 	const char *finish; /* OpenAI reason, NULL: the finish is an error */
 	char raw[48];	    /* Gemini's own reason */
+	struct gm_fast fast; /* last: see gm_dec_init */
 };
 
 /* Google RPC status names and the HTTP status each stands for
@@ -194,18 +197,38 @@ static int gm_blank(const char *p, size_t n)
 	return 1;
 }
 
-static int gm_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
-		       size_t data_len, const struct uev_sink *s)
+/* What gm_response does with an event gm_fast_scan took. */
+static int gm_fast_apply(struct pc_dec *d, struct gm_dec *g, const struct uev_sink *s)
 {
+	const struct gm_fast *f = &g->fast;
+	int rc;
+
+	if (f->have_usage) {
+		g->prompt = f->prompt;
+		g->completion = f->completion;
+		g->have_usage = 1;
+	}
+	for (size_t i = 0; i < f->n; i++)
+		if ((rc = s->text(s->arg, f->kind[i], f->text[i], f->len[i])))
+			return rc;
+	if (!d->done && f->have_finish)
+		gm_note_finish(g, f->finish, "");
+	return 0;
+}
+
+static int gm_event(struct pc_dec *d, const char *data, size_t data_len,
+		    const struct uev_sink *s, int fast)
+{
+	struct gm_dec *g = d->priv;
 	json_t *root;
 	int rc, nomem;
 
-	(void)ev;
-	(void)ev_len;
 	if (d->done)
 		return 0;
 	if (gm_blank(data, data_len))
 		return 0;
+	if (fast && gm_fast_scan(data, data_len, &g->fast))
+		return gm_fast_apply(d, g, s);
 	root = cu_parse(data, data_len, &nomem);
 	if (!json_is_object(root)) {
 		json_decref(root);
@@ -216,6 +239,22 @@ static int gm_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const ch
 	rc = gm_response(d, root, s);
 	json_decref(root);
 	return rc;
+}
+
+static int gm_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		       size_t data_len, const struct uev_sink *s)
+{
+	(void)ev;
+	(void)ev_len;
+	return gm_event(d, data, data_len, s, 1);
+}
+
+int gm_on_event_slow(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,
+		     size_t data_len, const struct uev_sink *s)
+{
+	(void)ev;
+	(void)ev_len;
+	return gm_event(d, data, data_len, s, 0);
 }
 
 static int gm_on_end(struct pc_dec *d, const struct uev_sink *s)
@@ -286,9 +325,16 @@ static int gm_on_error(struct pc_dec *d, int status, const char *body, size_t le
 
 static int gm_dec_init(struct pc_dec *d)
 {
+	/* All but the fast path's text buffer starts zeroed: it is only read
+	 * back within the event that wrote it. */
+	struct gm_dec *g = malloc(sizeof *g);
+
 	d->done = 0;
-	d->priv = calloc(1, sizeof(struct gm_dec));
-	return d->priv ? 0 : -ENOMEM;
+	d->priv = g;
+	if (!g)
+		return -ENOMEM;
+	memset(g, 0, offsetof(struct gm_dec, fast) + offsetof(struct gm_fast, buf));
+	return 0;
 }
 
 static void gm_dec_free(struct pc_dec *d)

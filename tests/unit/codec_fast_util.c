@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fx.h"
 #include "sidecar/codec_openai.h"
 #include "sidecar/sse.h"
 
@@ -238,4 +240,28 @@ void of_same_stream(const char *sse, size_t len, const char *what, size_t which)
 		of_stream(sse, len, &of_slow, 0, fail);
 		of_same_logs(what, which);
 	}
+}
+
+void of_same_fixtures(const char *const *files, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		char path[512];
+		size_t len;
+		char *sse = fx_read(fx_path(files[i], path, sizeof path), &len);
+		cr_assert_not_null(sse, "%s", path);
+		of_same_stream(sse, len, files[i], i);
+		free(sse);
+	}
+}
+
+char *of_long_event(const char *prefix, size_t n, int escaped, const char *suffix)
+{
+	size_t lp = strlen(prefix), ls = strlen(suffix), w = escaped ? 2 : 1;
+	char *s = malloc(lp + w * n + ls + 1);
+	cr_assert_not_null(s);
+	memcpy(s, prefix, lp);
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + lp + w * i, escaped ? "\\n" : "a", w);
+	memcpy(s + lp + w * n, suffix, ls + 1);
+	return s;
 }

@@ -35,6 +35,14 @@ void of_same_named(const char *const *name, const char *const *ev, const size_t 
 /* A whole SSE stream through the framing, then on_end. */
 void of_same_stream(const char *sse, size_t len, const char *what, size_t which);
 
+/* Each recorded stream (fixture file names) through of_same_stream. */
+void of_same_fixtures(const char *const *files, size_t count);
+
+/* prefix, then n bytes of text ('a's, or n "\\n" escapes when escaped),
+ * then suffix: an event whose one string is longer than a fast path's
+ * decode buffer. malloc'd. */
+char *of_long_event(const char *prefix, size_t n, int escaped, const char *suffix);
+
 /* Does the OpenAI fast path take this chunk (trimmed event data)? */
 int of_takes(const char *data, size_t n);
 

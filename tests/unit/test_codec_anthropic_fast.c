@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "codec_fast_util.h"
-#include "fx.h"
 #include "jmut.h"
 #include "sidecar/codec_anthropic.h"
 
@@ -63,14 +62,7 @@ static int ac_takes(const char *data, size_t n)
 Test(codec_anthropic_fast, whole_recorded_streams_decode_the_same)
 {
 	ac_use();
-	for (size_t i = 0; i < sizeof ac_streams / sizeof ac_streams[0]; i++) {
-		char path[512];
-		size_t len;
-		char *sse = fx_read(fx_path(ac_streams[i], path, sizeof path), &len);
-		cr_assert_not_null(sse, "%s", path);
-		of_same_stream(sse, len, ac_streams[i], i);
-		free(sse);
-	}
+	of_same_fixtures(ac_streams, sizeof ac_streams / sizeof ac_streams[0]);
 }
 
 Test(codec_anthropic_fast, takes_every_recorded_text_and_thinking_delta)
@@ -183,15 +175,9 @@ Test(codec_anthropic_fast, corners_decode_the_same)
 
 Test(codec_anthropic_fast, long_text_is_taken_plain_and_declined_escaped_past_the_buffer)
 {
-	size_t n = 3 * AN_FAST_TEXT_MAX;
-	char *plain = malloc(n + 128), *esc = malloc(2 * n + 128);
-	int k = sprintf(plain, "{\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"");
-	memset(plain + k, 'a', n);
-	strcpy(plain + k + n, "\"}}");
-	int e = sprintf(esc, "{\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"");
-	for (size_t i = 0; i < n; i++)
-		memcpy(esc + e + 2 * i, "\\n", 2);
-	strcpy(esc + e + 2 * n, "\"}}");
+	static const char pre[] = "{\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"", suf[] = "\"}}";
+	char *plain = of_long_event(pre, 3 * AN_FAST_TEXT_MAX, 0, suf);
+	char *esc = of_long_event(pre, 3 * AN_FAST_TEXT_MAX, 1, suf);
 
 	ac_use();
 	cr_assert_eq(ac_takes(plain, strlen(plain)), 1);
