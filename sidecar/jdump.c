@@ -99,62 +99,58 @@ static size_t jd_utf8(const unsigned char *s, size_t avail)
 	return count; /* a 2-byte one is never overlong: its first byte is >= 0xC2 */
 }
 
-static void jd_string(struct jd_buf *b, const char *str, size_t len)
+/* The escape json_dumps writes for an ASCII byte that is not plain, into
+ * out (at least 6 bytes); its length. */
+static size_t jd_escape(unsigned char c, char *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
+
+	out[0] = '\\';
+	switch (c) {
+	case '"': out[1] = '"'; return 2;
+	case '\\': out[1] = '\\'; return 2;
+	case '\b': out[1] = 'b'; return 2;
+	case '\f': out[1] = 'f'; return 2;
+	case '\n': out[1] = 'n'; return 2;
+	case '\r': out[1] = 'r'; return 2;
+	case '\t': out[1] = 't'; return 2;
+	default:
+		memcpy(out + 1, "u00", 3);
+		out[4] = hex[c >> 4];
+		out[5] = hex[c & 0xF];
+		return 6;
+	}
+}
+
+/* Plain runs, valid UTF-8 and escapes each appended as they come: the
+ * buffer grows by what the text needs, not by a worst case of six bytes
+ * per input byte reserved up front. */
+static void jd_string(struct jd_buf *b, const char *str, size_t len)
+{
 	const unsigned char *s = (const unsigned char *)str, *end = s + len;
 
-	/* Worst case, every byte a \u00XX: reserved once, so the loop below
-	 * writes without checking. */
-	if (len > (SIZE_MAX - 2) / 6) {
-		b->fail = 1;
-		return;
-	}
-	if (jd_reserve(b, len * 6 + 2))
-		return;
-	char *o = b->p + b->n;
-	*o++ = '"';
-	while (s < end) {
+	jd_putc(b, '"');
+	while (s < end && !b->fail) {
 		const unsigned char *run = s;
 		while (s < end && jd_plain(*s))
 			s++;
-		memcpy(o, run, (size_t)(s - run));
-		o += s - run;
+		jd_put(b, (const char *)run, (size_t)(s - run));
 		if (s == end)
 			break;
-		unsigned char c = *s;
-		if (c >= 0x80) {
+		if (*s >= 0x80) {
 			size_t k = jd_utf8(s, (size_t)(end - s));
 			if (!k) {
 				b->fail = 1;
 				return;
 			}
-			memcpy(o, s, k);
-			o += k;
+			jd_put(b, (const char *)s, k);
 			s += k;
 			continue;
 		}
-		*o++ = '\\';
-		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\b': *o++ = 'b'; break;
-		case '\f': *o++ = 'f'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 0xF];
-			break;
-		}
-		s++;
+		char esc[6];
+		jd_put(b, esc, jd_escape(*s++, esc));
 	}
-	*o++ = '"';
-	b->n = (size_t)(o - b->p);
+	jd_putc(b, '"');
 }
 
 /* ---- numbers --------------------------------------------------------------------- */

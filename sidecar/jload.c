@@ -16,7 +16,9 @@
 static const size_t jl_flags_known = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY;
 
 /* A string's bytes, decoded: in place when it has no escape, else into
- * stack (if it fits) or *heap. NULL on failure. */
+ * stack (if it fits) or *heap, from jansson's allocator, so a decoder's
+ * jarena scope (jarena.h) serves it without a malloc per event. NULL on
+ * failure; release *heap with jl_text_free. */
 static const char *jl_text(const struct js_str *s, char *stack, char **heap, size_t *n)
 {
 	if (!s->esc) {
@@ -26,12 +28,24 @@ static const char *jl_text(const struct js_str *s, char *stack, char **heap, siz
 	/* Escapes only shrink: a decoded string is never longer than sent. */
 	char *buf = stack;
 	if (s->n > JL_STACK_TEXT) {
-		buf = *heap = malloc(s->n);
+		json_malloc_t alloc;
+		json_get_alloc_funcs(&alloc, NULL);
+		buf = *heap = alloc(s->n);
 		if (!buf)
 			return NULL;
 	}
 	*n = js_unescape(s, buf, s->n > JL_STACK_TEXT ? s->n : JL_STACK_TEXT);
 	return buf;
+}
+
+static void jl_text_free(char *heap)
+{
+	json_free_t release;
+
+	if (!heap)
+		return;
+	json_get_alloc_funcs(NULL, &release);
+	release(heap);
 }
 
 static json_t *jl_string(struct js *j, size_t flags)
@@ -47,7 +61,7 @@ static json_t *jl_string(struct js *j, size_t flags)
 	/* Without JSON_ALLOW_NUL json_loadb refuses a \u0000 in a string. */
 	if (t && (flags & JSON_ALLOW_NUL || !s.esc || !memchr(t, 0, n)))
 		v = json_stringn_nocheck(t, n); /* jscan validated the UTF-8 */
-	free(heap);
+	jl_text_free(heap);
 	return v;
 }
 
@@ -96,7 +110,7 @@ static json_t *jl_object(struct js *j, size_t flags)
 		} else if (!bad && json_object_setn_new_nocheck(o, key, kn, v)) {
 			bad = 1; /* a _new setter releases v even when it fails */
 		}
-		free(heap);
+		jl_text_free(heap);
 		if (bad)
 			goto fail;
 	}
