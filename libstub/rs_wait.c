@@ -22,21 +22,13 @@
 
 #include "rs_internal.h"
 #include "shm/frag.h"
+#include "shm/relax.h"
 
 uint64_t rs_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void rs_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
 }
 
 void rs_kick_sidecar(struct rs_client *c)
@@ -145,7 +137,7 @@ int rs_wait(struct rs_client *c, uint64_t deadline_ns, int for_space)
 		for (int i = 0; i < 64; i++) {
 			if (rs_has_news(c, for_space))
 				return RS_OK;
-			rs_cpu_relax();
+			shm_cpu_relax();
 		}
 		now = rs_now_ns();
 	}

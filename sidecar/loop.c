@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "shm/relax.h"
 
 /* Completions handled per peek: enough to amortise, small enough to stay on
  * the stack. */
@@ -186,15 +187,6 @@ static int loop_reap(struct loop *l)
 	}
 }
 
-static inline void loop_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
-}
-
 void loop_stop(struct loop *l)
 {
 	l->stop = 1;
@@ -251,7 +243,7 @@ int loop_run(struct loop *l)
 			continue;
 		}
 		if (l->now - last_work < loop_spin_budget(l, last_work)) {
-			loop_cpu_relax();
+			shm_cpu_relax();
 			continue;
 		}
 		if (l->hooks.before_sleep(l->hooks.arg)) {

@@ -36,6 +36,7 @@
 
 #include "rb_mode.h"
 #include "shm/frag.h"
+#include "shm/relax.h"
 #include "shm/ring.h"
 #include "shm/seg.h"
 
@@ -76,15 +77,6 @@ struct fl_state {
 	pid_t pid;
 };
 
-static inline void fl_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
-}
-
 /* Ring a bell. EAGAIN (counter saturated) still leaves it readable. */
 static void fl_ring(int bell)
 {
@@ -124,7 +116,7 @@ static _Noreturn void fl_child_die(const char *why)
 static void fl_child_idle(struct fl_side *s, int for_space)
 {
 	if (!s->sleepy) {
-		fl_cpu_relax();
+		shm_cpu_relax();
 		return;
 	}
 	/* Half the ring fits any frame with its pad (frag.h), and waiting for
@@ -272,7 +264,7 @@ static int fl_wait(void *vst, uint64_t deadline_ns)
 			continue;
 		}
 		for (int i = 0; i < FL_SPIN_BATCH && !ring_maybe_nonempty(&st->s.rx); i++)
-			fl_cpu_relax();
+			shm_cpu_relax();
 		if (batch % (FL_LIFE_SPINS / FL_SPIN_BATCH) == 0 && fl_child_gone(st))
 			return fl_fail(st->name, "the echo child died", 0);
 	}
@@ -291,7 +283,7 @@ static int fl_start(void *vst, uint32_t slot)
 			return fl_fail(st->name, "corrupt request ring", 0);
 		if (spins % FL_LIFE_SPINS == 0 && fl_child_gone(st))
 			return fl_fail(st->name, "the echo child died", 0);
-		fl_cpu_relax();
+		shm_cpu_relax();
 	}
 	fl_kick(&st->s);
 	return 0;

@@ -14,6 +14,7 @@
 
 #include "rb_proc.h"
 #include "rb_run.h"
+#include "shm/relax.h"
 
 /* An open-loop start this far behind its schedule is counted as late. */
 #define RB_LATE_NS 1000000u
@@ -24,15 +25,6 @@
  * with timer slack at 1 ns; 200 µs covers that, and costs the benchmark a
  * fifth of a core's time only while the loop is idle. */
 #define RB_LEAD_NS 200000u
-
-static inline void rb_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
-}
 
 struct rb_slot {
 	uint64_t t_sched; /* latencies count from here */
@@ -213,7 +205,7 @@ int rb_run_phase(struct rb_run *r, const struct rb_mode_ops *ops, void *st,
 			} else {
 				while (rb_now_ns() < deadline)
 					for (int i = 0; i < 64; i++)
-						rb_cpu_relax();
+						shm_cpu_relax();
 			}
 			continue;
 		}
