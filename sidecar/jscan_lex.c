@@ -216,6 +216,9 @@ const char *js_lex_number(const char *p, const char *end, int64_t *iv, enum js_n
 		if (js_digit(p, end)) /* no leading zeros */
 			return NULL;
 	}
+	/* 18 digits stay below 10^18 < 2^63: no overflow check for them. */
+	for (; p - digits < 18 && js_digit(p, end); p++)
+		mag = mag * 10 + (unsigned)(*p - '0');
 	for (; js_digit(p, end); p++) {
 		unsigned d = (unsigned)(*p - '0');
 		over |= mag > (JS_INT_NEG_MAX - d) / 10;

@@ -42,7 +42,11 @@ struct up_xfer {
 	CURL *easy;
 	const struct up_xfer_ops *ops;
 	void *owner;
-	struct curl_slist *hdrs;
+	/* The request, owned until the handle is recycled: curl reads the
+	 * body and the header lines in place, no copies. hnodes is the
+	 * header list curl walks, its last node the "Expect:" line. */
+	struct pc_http req;
+	struct curl_slist hnodes[PC_MAX_HEADERS + 1];
 	struct up_xfer *qnext;     /* pool's work queue */
 	struct up_xfer *anext, *aprev; /* pool's list of transfers in curl */
 	uint8_t queued;
@@ -248,6 +252,16 @@ static void up_account(struct up_pool *p, struct up_xfer *x, int code, long stat
 		p->st.failures++;
 }
 
+/* Free the request the handle pointed into, and point it at nothing. */
+static void up_xfer_drop_req(struct up_xfer *x)
+{
+	if (x->req.url || x->req.body) {
+		curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, NULL);
+	}
+	pc_http_free(&x->req);
+}
+
 /* Take x out of curl (aborting it if it still runs) and keep its handle. */
 static void up_recycle(struct up_xfer *x)
 {
@@ -261,12 +275,11 @@ static void up_recycle(struct up_xfer *x)
 		up_active_unlink(p, x);
 		p->st.active--;
 	}
-	curl_slist_free_all(x->hdrs);
-	x->hdrs = NULL;
+	up_xfer_drop_req(x);
 	if (x->queued)
 		return; /* still linked in the queue: up_pool_poll frees it */
 	if (p->n_idle < UP_IDLE_MAX && !p->closing) {
-		curl_easy_reset(x->easy);
+		/* The handle keeps its pool-wide options (up_easy_init). */
 		x->qnext = p->idle;
 		p->idle = x;
 		p->n_idle++;
@@ -334,55 +347,17 @@ static size_t up_on_header(char *ptr, size_t sz, size_t n, void *ud)
 	return len;
 }
 
-static struct up_xfer *up_xfer_alloc(struct up_pool *p)
+/*
+ * The options every transfer of this pool shares, set once per easy
+ * handle: the handle and its up_xfer are recycled together (the struct's
+ * address stays), so the callbacks' data pointers stay right, and a
+ * recycled handle is not reset and set up again per request (a reset and
+ * twenty options were ~6 k instructions of every request).
+ */
+static void up_easy_init(struct up_xfer *x)
 {
-	struct up_xfer *x = p->idle;
-	if (x) {
-		p->idle = x->qnext;
-		p->n_idle--;
-		CURL *e = x->easy;
-		memset(x, 0, sizeof *x);
-		x->easy = e;
-	} else {
-		x = calloc(1, sizeof *x);
-		if (!x)
-			return NULL;
-		x->easy = curl_easy_init();
-		if (!x->easy) {
-			free(x);
-			return NULL;
-		}
-	}
-	x->pool = p;
-	return x;
-}
-
-struct up_xfer *up_xfer_start(struct up_pool *p, const struct pc_http *req,
-			      const struct up_xfer_ops *ops, void *owner)
-{
-	const struct cfg_provider *pr = p->prov;
-	struct up_xfer *x = up_xfer_alloc(p);
-	if (!x)
-		return NULL;
-	x->ops = ops;
-	x->owner = owner;
-	for (unsigned i = 0; i < req->n_headers; i++) {
-		struct curl_slist *l = curl_slist_append(x->hdrs, req->headers[i]);
-		if (!l)
-			goto fail;
-		x->hdrs = l;
-	}
-	/* Without this curl would send "Expect: 100-continue" for large bodies
-	 * and wait a round trip before sending them. */
-	struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
-	if (!l)
-		goto fail;
-	x->hdrs = l;
+	const struct cfg_provider *pr = x->pool->prov;
 	CURL *e = x->easy;
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-	curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, up_on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, up_on_header);
@@ -397,11 +372,6 @@ struct up_xfer *up_xfer_start(struct up_pool *p, const struct pc_http *req,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	/* Waiting for a connection that may multiplex only pays where HTTP/2
-	 * can happen (TLS, ALPN). Over plain http it would queue every new
-	 * transfer behind the first one until that one ends. */
-	if (!strncmp(req->url, "https://", 8))
-		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	/* A backstop only: the adapter's own deadlines end streams earlier;
 	 * this bounds a released transfer left to finish reading. */
 	if (pr->total_timeout_ms)
@@ -411,6 +381,63 @@ struct up_xfer *up_xfer_start(struct up_pool *p, const struct pc_http *req,
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)pr->connect_timeout_ms);
 	if (pr->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, pr->ca_file);
+}
+
+static struct up_xfer *up_xfer_alloc(struct up_pool *p)
+{
+	struct up_xfer *x = p->idle;
+	if (x) {
+		p->idle = x->qnext;
+		p->n_idle--;
+		CURL *e = x->easy;
+		memset(x, 0, sizeof *x);
+		x->easy = e;
+		x->pool = p;
+		return x;
+	}
+	x = calloc(1, sizeof *x);
+	if (!x)
+		return NULL;
+	x->easy = curl_easy_init();
+	if (!x->easy) {
+		free(x);
+		return NULL;
+	}
+	x->pool = p;
+	up_easy_init(x);
+	return x;
+}
+
+struct up_xfer *up_xfer_start(struct up_pool *p, struct pc_http *req,
+			      const struct up_xfer_ops *ops, void *owner)
+{
+	struct up_xfer *x = up_xfer_alloc(p);
+	if (!x) {
+		pc_http_free(req);
+		return NULL;
+	}
+	x->ops = ops;
+	x->owner = owner;
+	x->req = *req;
+	memset(req, 0, sizeof *req);
+	unsigned n = x->req.n_headers;
+	for (unsigned i = 0; i < n; i++) {
+		x->hnodes[i].data = x->req.headers[i];
+		x->hnodes[i].next = &x->hnodes[i + 1];
+	}
+	/* Without this curl would send "Expect: 100-continue" for large bodies
+	 * and wait a round trip before sending them. */
+	x->hnodes[n].data = (char *)"Expect:";
+	x->hnodes[n].next = NULL;
+	CURL *e = x->easy;
+	curl_easy_setopt(e, CURLOPT_URL, x->req.url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, &x->hnodes[0]);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.body_len);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req.body ? x->req.body : "");
+	/* Waiting for a connection that may multiplex only pays where HTTP/2
+	 * can happen (TLS, ALPN). Over plain http it would queue every new
+	 * transfer behind the first one until that one ends. */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncmp(x->req.url, "https://", 8) ? 0L : 1L);
 	if (curl_multi_add_handle(p->multi, e) != CURLM_OK)
 		goto fail;
 	x->in_multi = 1;
@@ -422,8 +449,7 @@ struct up_xfer *up_xfer_start(struct up_pool *p, const struct pc_http *req,
 	p->st.active++;
 	return x;
 fail:
-	curl_slist_free_all(x->hdrs);
-	x->hdrs = NULL;
+	up_xfer_drop_req(x);
 	curl_easy_cleanup(x->easy);
 	free(x);
 	return NULL;

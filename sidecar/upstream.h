@@ -65,8 +65,10 @@ int up_pool_pending(const struct up_pool *p);
 
 const struct up_stats *up_pool_stats(const struct up_pool *p);
 
-/* Start a request. The pc_http's strings are copied. NULL on failure. */
-struct up_xfer *up_xfer_start(struct up_pool *p, const struct pc_http *req,
+/* Start a request. The transfer takes what req owns (req is left zeroed,
+ * success or not) and keeps it until it is recycled: curl sends the body
+ * and header lines from it in place. NULL on failure. */
+struct up_xfer *up_xfer_start(struct up_pool *p, struct pc_http *req,
 			      const struct up_xfer_ops *ops, void *owner);
 
 /* HTTP status of the response so far (0 before the status line). */

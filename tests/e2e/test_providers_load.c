@@ -166,6 +166,81 @@ Test(providers_load, test_connections_are_reused)
 	h_ml_down(&e);
 }
 
+/* ---- recycled transfer handles ------------------------------------------------------------ */
+
+/* Prompts of different lengths, so a body or size left over from the
+ * handle's last request would show in the echo. */
+#define L_LONG_PROMPT "one two three four five six seven eight nine ten eleven twelve thirteen"
+#define L_SHORT_PROMPT "ab cd"
+
+/* prompt to alias, read to the end, checked word for word. */
+static void l_exact(struct h_ml_env *e, const struct h_ml_kind *kd, const char *alias,
+		    const char *model, const char *prompt, long tokens)
+{
+	char *b = h_body(prompt, 1, -1, -1, -1, -1);
+	struct h_set set = { 0 };
+	struct h_ml_obs o;
+	cr_assert_eq(h_ml_collect(e->c, alias, b, &set, &o), RS_OK);
+	char *want = h_expected_reply(prompt, tokens, -1);
+	char why[512];
+	cr_assert(h_check_done(&set.v[0], kd->provider, model, want, h_word_count(prompt),
+			       (uint32_t)tokens, "stop", why, sizeof why) == 0,
+		  "%s, %s after earlier requests on its handles: %s", kd->kind, alias, why);
+	free(want);
+	free(b);
+	h_ml_obs_free(&o);
+	h_set_free(&set);
+}
+
+/* The sidecar keeps each provider's curl handles set up between requests
+ * and hands a transfer its request in place: every request must still go
+ * out as itself (its URL, which names the model for Gemini, its headers,
+ * its body and its length) after longer ones, other models and a transfer
+ * cut off mid-stream on the same handles. */
+Test(providers_load, test_recycled_handles_send_each_request_as_itself)
+{
+	struct h_ml_aliases as = { 0 };
+	char a3[H_ML_NKINDS][32], a7[H_ML_NKINDS][32], ap[H_ML_NKINDS][32];
+	const char *m3[H_ML_NKINDS], *m7[H_ML_NKINDS];
+	for (int k = 0; k < H_ML_NKINDS; k++) {
+		snprintf(a3[k], sizeof a3[k], "%s-3", h_ml_kinds[k].kind);
+		snprintf(a7[k], sizeof a7[k], "%s-7", h_ml_kinds[k].kind);
+		snprintf(ap[k], sizeof ap[k], "%s-p", h_ml_kinds[k].kind);
+		m3[k] = h_ml_alias_add(&as, a3[k], &h_ml_kinds[k], "tokens=3");
+		m7[k] = h_ml_alias_add(&as, a7[k], &h_ml_kinds[k], "tokens=7");
+		h_ml_alias_add(&as, ap[k], &h_ml_kinds[k], "tokens=100000,itl_us=1000");
+	}
+	struct h_ml_env e;
+	h_ml_up(&e, NULL, NULL, &as);
+	for (int k = 0; k < H_ML_NKINDS; k++) {
+		const struct h_ml_kind *kd = &h_ml_kinds[k];
+		l_exact(&e, kd, a7[k], m7[k], L_LONG_PROMPT, 7);
+		l_exact(&e, kd, a3[k], m3[k], L_SHORT_PROMPT, 3);
+		/* A transfer aborted mid-stream: its handle goes back to the pool. */
+		char *b = h_body(L_LONG_PROMPT, 1, -1, -1, -1, -1);
+		struct h_set set = { 0 };
+		struct h_stream *st = h_set_add(&set, h_submit(e.c, ap[k], b));
+		free(b);
+		while (st->n_delta == 0 && st->phase != H_ENDED) {
+			struct rs_event ev;
+			int rc = rs_next(e.c, &ev, H_EVENT_MS);
+			cr_assert(rc == RS_OK, "rs_next: %s", rs_strerror(rc));
+			h_set_event(&set, &ev);
+		}
+		cr_assert_eq(rs_cancel(e.c, st->id), RS_OK);
+		cr_assert_eq(h_drain(e.c, &set, H_EVENT_MS), RS_OK);
+		h_set_free(&set);
+		l_exact(&e, kd, a3[k], m3[k], L_SHORT_PROMPT, 3);
+		l_exact(&e, kd, a7[k], m7[k], H_ML_PROMPT, 7);
+	}
+	char key[96];
+	for (int k = 0; k < H_ML_NKINDS; k++)
+		cr_assert_eq(h_stat(&e.sc, h_ml_pool_key(key, sizeof key, "upstream_aborted",
+							  h_ml_kinds[k].provider)),
+			     1, "%s: the cut transfer was not aborted", h_ml_kinds[k].kind);
+	h_ml_down(&e);
+}
+
 /* ---- streams side by side --------------------------------------------------------------- */
 
 #define L_SIDE_BY_SIDE 4
