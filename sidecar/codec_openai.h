@@ -1,8 +1,9 @@
 /*
- * codec_openai.h — private to the OpenAI codec, shared by its four files:
+ * codec_openai.h — private to the OpenAI codec, shared by its five files:
  * codec_openai.c (request building, the codec tables), codec_openai_dec.c
  * (streams and bodies), codec_openai_fast.c (the common chunk without a
- * tree) and codec_openai_err.c (errors). Nothing else includes it but the
+ * tree), codec_openai_tpl.c (the next chunk against the last one) and
+ * codec_openai_err.c (errors). Nothing else includes it but the
  * codec's unit tests; the public face is pc_openai and pc_azure in pcodec.h.
  *
  * OpenAI, Azure OpenAI and the OpenAI-compatible servers (vLLM, TGI's
@@ -33,6 +34,9 @@
  * (after escapes) is decoded by jansson instead. Unescaped content is
  * delivered from the event itself, whatever its size. */
 #define OA_FAST_TEXT_MAX 8192
+/* A chunk the template (codec_openai_tpl.c) keeps, in bytes: an OpenAI
+ * content chunk is ~200-350; a longer one is read by oa_fast_scan alone. */
+#define OA_TPL_MAX 768
 
 /* The pcodec entry points (codec_openai_dec.c, codec_openai_err.c). */
 int oa_dec_init(struct pc_dec *d);
@@ -59,7 +63,29 @@ struct oa_fast {
 	uint32_t prompt_tokens, completion_tokens;
 	size_t finish_len;       /* ...whose first finish_len bytes are here: */
 	char finish[OA_RAW_MAX]; /* as many as the decoder keeps */
+	/* Where in the chunk (byte offsets) oa_fast_scan found choice 0's
+	 * content string, and the last top-level string it skipped unread
+	 * (id, model, system_fingerprint, obfuscation...): from the opening
+	 * quote to past the closing one; end 0 when there was none. */
+	size_t text_at, text_end, skip_at, skip_end;
+	const char *base;        /* the chunk those offsets are into */
 	char buf[OA_FAST_TEXT_MAX]; /* last: oa_dec_init leaves it uninitialised */
+};
+
+/*
+ * The last chunk that said nothing but choice 0's content, kept as a
+ * template: its bytes with one or two string tokens as holes (the content,
+ * and a top-level string the fast path skips unread). A chunk that has the
+ * template's bytes around its own string tokens in the holes is the same
+ * document with other strings there, so oa_fast_scan would read it the same
+ * way, and the only thing left to read is the content (codec_openai_tpl.c).
+ */
+struct oa_tpl {
+	size_t len;             /* bytes of doc; 0: no template */
+	unsigned nholes;        /* 1 or 2, in the order they occur */
+	unsigned text_hole;     /* which hole is the content */
+	size_t at[2], end[2];   /* each hole: its opening quote .. past its closing quote */
+	char doc[OA_TPL_MAX];   /* uninitialised past len */
 };
 
 /*
@@ -72,6 +98,18 @@ struct oa_fast {
  * was reported and the chunk goes to jansson as if this had not run.
  */
 int oa_fast_scan(const char *data, size_t n, struct oa_fast *f);
+
+/* codec_openai_tpl.c. Does the chunk (trimmed event data) match t? 1: yes,
+ * and *f says what oa_fast_scan would have said of it (its text only). 0:
+ * no template, no match, or text too long for f->buf; nothing reported. */
+int oa_tpl_match(const struct oa_tpl *t, const char *data, size_t n, struct oa_fast *f);
+
+/* After oa_fast_scan took a chunk (1) and filled f: keep it as t if it said
+ * nothing but content and fits; otherwise t stays as it was. */
+void oa_tpl_learn(struct oa_tpl *t, const char *data, size_t n, const struct oa_fast *f);
+
+/* Chunks of this decoder's stream that the template matched (tests). */
+unsigned long oa_dec_tpl_hits(const struct pc_dec *d);
 
 /* codec_openai_err.c, for the decoder: */
 

@@ -45,18 +45,21 @@ struct oa_dec {
 	int64_t key[OA_MAX_TOOLS]; /* provider's key of each tool ordinal */
 	char last_id[OA_ID_MAX];   /* id the newest call came with, "" if none */
 	char bad[OA_MSG_MAX];      /* an event that did not parse, not yet reported */
-	struct oa_fast fast;       /* the last chunk the fast path read; last: see oa_dec_init */
+	unsigned long tpl_hits;    /* chunks the template matched */
+	struct oa_fast fast;       /* the last chunk the fast path read */
+	struct oa_tpl tpl;         /* last, with fast: see oa_dec_init */
 };
 
 int oa_dec_init(struct pc_dec *d)
 {
-	/* Everything but the fast path's text buffer starts zeroed: that is
-	 * 8 KiB written on every request for nothing, since oa_fast_scan
-	 * only reads back what it wrote into it for the same chunk. */
+	/* Everything but the fast path's text buffer and the template's bytes
+	 * starts zeroed: zeroing those would be 9 KiB written on every request
+	 * for nothing, since nothing reads them back but what wrote them. */
 	struct oa_dec *x = malloc(sizeof *x);
 	if (!x)
 		return -ENOMEM;
 	memset(x, 0, offsetof(struct oa_dec, fast) + offsetof(struct oa_fast, buf));
+	x->tpl.len = 0;
 	d->priv = x;
 	return 0;
 }
@@ -319,7 +322,14 @@ static int oa_event(struct pc_dec *d, const char *ev, size_t ev_len, const char 
 	/* TGI writes data:[DONE]; the framing strips at most one space. */
 	if (data_len == 6 && !memcmp(data, "[DONE]", 6))
 		return pc_finish(d, s, oa_reason(x), x->raw);
-	if (fast && oa_fast_scan(data, data_len, f)) {
+	if (fast && oa_tpl_match(&x->tpl, data, data_len, f)) {
+		x->tpl_hits++;
+		fast = 2;
+	} else if (fast && oa_fast_scan(data, data_len, f)) {
+		oa_tpl_learn(&x->tpl, data, data_len, f);
+		fast = 2;
+	}
+	if (fast == 2) {
 		/* what the tree below makes of such a chunk, in its order */
 		rc = f->text_len ? s->text(s->arg, UEV_TEXT, f->text, f->text_len) : 0;
 		if (f->have_finish)
@@ -353,6 +363,12 @@ static int oa_event(struct pc_dec *d, const char *ev, size_t ev_len, const char 
 	}
 	json_decref(root);
 	return oa_ret(rc);
+}
+
+unsigned long oa_dec_tpl_hits(const struct pc_dec *d)
+{
+	const struct oa_dec *x = d->priv;
+	return x->tpl_hits;
 }
 
 int oa_on_event(struct pc_dec *d, const char *ev, size_t ev_len, const char *data,

@@ -126,8 +126,13 @@ static int oa_fast_delta(struct js *j, struct oa_fast *f)
 				return -1;
 			if (js_peek(j) == JS_NULL)
 				r = js_skip(j);
-			else
-				r = js_string(j, &v) ? -1 : oa_fast_text(&v, f);
+			else if (js_string(j, &v))
+				r = -1;
+			else {
+				f->text_at = (size_t)(v.p - 1 - f->base);
+				f->text_end = (size_t)(v.p + v.n + 1 - f->base);
+				r = oa_fast_text(&v, f);
+			}
 		} else if (OA_KEY(&k, "refusal")) {
 			if (oa_once(&seen, OA_SEEN_REFUSAL) || js_peek(j) != JS_NULL)
 				return -1;
@@ -212,6 +217,8 @@ int oa_fast_scan(const char *data, size_t n, struct oa_fast *f)
 	f->have_finish = 0;
 	f->have_usage = 0;
 	f->prompt_tokens = f->completion_tokens = 0;
+	f->text_end = f->skip_end = 0;
+	f->base = data;
 	js_init(&j, data, n);
 	if (js_object(&j))
 		return 0;
@@ -231,6 +238,12 @@ int oa_fast_scan(const char *data, size_t n, struct oa_fast *f)
 			if (js_string(&j, &v) ||
 			    (js_unescape(&v, word, sizeof word) >= sizeof word && !memcmp(word, err, sizeof word)))
 				return 0;
+		} else if (js_peek(&j) == JS_STRING) {
+			/* skipped like any other, but noted for the template */
+			if (js_string(&j, &v))
+				return 0;
+			f->skip_at = (size_t)(v.p - 1 - data);
+			f->skip_end = (size_t)(v.p + v.n + 1 - data);
 		} else if (js_skip(&j)) {
 			return 0;
 		}

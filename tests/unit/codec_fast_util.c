@@ -233,6 +233,16 @@ int of_takes(const char *data, size_t n)
 	return oa_fast_scan(data, n, &f);
 }
 
+int of_tpl_takes(const char *learn, size_t ln, const char *data, size_t n)
+{
+	static struct oa_fast f;
+	static struct oa_tpl t;
+	t.len = 0;
+	if (oa_fast_scan(learn, ln, &f))
+		oa_tpl_learn(&t, learn, ln, &f);
+	return oa_tpl_match(&t, data, n, &f);
+}
+
 void of_same_stream(const char *sse, size_t len, const char *what, size_t which)
 {
 	for (int fail = 0; fail < 2; fail++) {

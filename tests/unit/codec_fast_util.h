@@ -46,4 +46,8 @@ char *of_long_event(const char *prefix, size_t n, int escaped, const char *suffi
 /* Does the OpenAI fast path take this chunk (trimmed event data)? */
 int of_takes(const char *data, size_t n);
 
+/* Does the OpenAI template learnt from learn (if the fast path takes it and
+ * it qualifies) match data? */
+int of_tpl_takes(const char *learn, size_t ln, const char *data, size_t n);
+
 #endif
