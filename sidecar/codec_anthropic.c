@@ -52,7 +52,9 @@ struct an_state {
 	uint32_t n_tools;
 	char stop_reason[AN_STOP_MAX];
 	struct an_block blocks[AN_MAX_BLOCKS];
-	struct an_fast fast; /* last: see an_dec_init */
+	unsigned long tpl_hits; /* deltas the template matched */
+	struct an_fast fast; /* last two: see an_dec_init */
+	struct an_tpl tpl;
 };
 
 /* ---- small pieces -------------------------------------------------------------------- */
@@ -332,8 +334,17 @@ static int an_event(struct pc_dec *d, const char *ev, size_t ev_len, const char 
 			return an_finish(d, st->stop_reason, s);
 		return strcmp(evname, "error") ? 0 : an_fail_inband(d, NULL, s);
 	}
-	if (fast && strcmp(evname, "error") && an_fast_delta(data, data_len, &st->fast))
-		return st->fast.len ? s->text(s->arg, st->fast.kind, st->fast.text, st->fast.len) : 0;
+	if (fast && strcmp(evname, "error")) {
+		int took = an_tpl_match(&st->tpl, data, data_len, &st->fast);
+		st->tpl_hits += (unsigned long)took;
+		if (!took && an_fast_delta(data, data_len, &st->fast)) {
+			an_tpl_learn(&st->tpl, data, data_len, &st->fast);
+			took = 1;
+		}
+		if (took)
+			return st->fast.len ? s->text(s->arg, st->fast.kind, st->fast.text, st->fast.len)
+					    : 0;
+	}
 	if (!(root = jload_b(data, data_len, JSON_ALLOW_NUL, &je)))
 		return an_fail_json(d, &je, "event", s);
 	/* data.type names the event; the event name stands in without it. */
@@ -456,8 +467,8 @@ static int an_on_error(struct pc_dec *d, int status, const char *body, size_t le
 
 static int an_dec_init(struct pc_dec *d)
 {
-	/* All but the fast path's text buffer starts zeroed: it is only read
-	 * back within the event that wrote it. */
+	/* All but the fast path's text buffer and the template's bytes start
+	 * zeroed: nothing reads them back but what wrote them. */
 	struct an_state *st = malloc(sizeof *st);
 
 	d->done = 0;
@@ -465,7 +476,15 @@ static int an_dec_init(struct pc_dec *d)
 	if (!st)
 		return -ENOMEM;
 	memset(st, 0, offsetof(struct an_state, fast) + offsetof(struct an_fast, buf));
+	st->tpl.kind = UEV_TEXT;
+	jtpl_clear(&st->tpl.t);
 	return 0;
+}
+
+unsigned long an_dec_tpl_hits(const struct pc_dec *d)
+{
+	const struct an_state *st = d->priv;
+	return st->tpl_hits;
 }
 
 static void an_dec_free(struct pc_dec *d)

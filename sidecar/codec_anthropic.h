@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "chatreq.h"
+#include "jtpl.h"
 #include "pcodec.h"
 
 /* pc_codec.build for pc_anthropic (see pcodec.h). On failure *out holds
@@ -37,7 +38,20 @@ struct an_fast {
 	const char *text;   /* the delta's text: into the event, or buf */
 	size_t len;         /* 0: none, or empty */
 	enum uev_text kind; /* UEV_TEXT (text_delta) or UEV_REASONING (thinking_delta) */
+	/* Where in the event (byte offsets) the delivered string was, from
+	 * its opening quote to past the closing one; end 0: there was none. */
+	size_t text_at, text_end;
 	char buf[AN_FAST_TEXT_MAX]; /* last: an_dec_init leaves it uninitialised */
+};
+
+/*
+ * The last delta an_fast_delta took that delivered a string, as a template
+ * (jtpl.h) with that string as its one hole: the deltas of a block differ
+ * only there. Its kind came from the delta's type, which a match repeats.
+ */
+struct an_tpl {
+	enum uev_text kind;
+	struct jtpl t;      /* last: its bytes are left uninitialised */
 };
 
 /*
@@ -48,6 +62,17 @@ struct an_fast {
  * differently; nothing was reported and the event goes to jansson.
  */
 int an_fast_delta(const char *data, size_t n, struct an_fast *f);
+
+/* The same event read against t: 1 and *f as an_fast_delta would fill it,
+ * or 0 (no template, no match, text too long for f->buf). */
+int an_tpl_match(const struct an_tpl *t, const char *data, size_t n, struct an_fast *f);
+
+/* After an_fast_delta took data (1) and filled f: keep it as t if it
+ * delivered a string and fits; otherwise t stays as it was. */
+void an_tpl_learn(struct an_tpl *t, const char *data, size_t n, const struct an_fast *f);
+
+/* Events of this decoder's stream that the template matched (tests). */
+unsigned long an_dec_tpl_hits(const struct pc_dec *d);
 
 /* pc_anthropic.on_event without the fast path: the unit tests decode every
  * event both ways and compare. */

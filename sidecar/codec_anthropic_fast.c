@@ -40,7 +40,7 @@ static int an_fast_is(const struct js_str *s, const char *lit, size_t n)
 #define AN_IS(s, lit) an_fast_is((s), (lit), sizeof(lit) - 1)
 
 /* The delta: its type, and the text or thinking that type names. */
-static int an_fast_inner(struct js *j, struct an_fast *f)
+static int an_fast_inner(struct js *j, const char *data, struct an_fast *f)
 {
 	struct js_str k, type, text, thinking;
 	int have_type = 0, have_text = 0, have_thinking = 0, r;
@@ -83,6 +83,8 @@ static int an_fast_inner(struct js *j, struct an_fast *f)
 	}
 	if (!v)
 		return 0; /* an_emit of a missing string: nothing */
+	f->text_at = (size_t)(v->p - 1 - data);
+	f->text_end = (size_t)(v->p + v->n + 1 - data);
 	return js_text(v, f->buf, sizeof f->buf, &f->text, &f->len);
 }
 
@@ -95,6 +97,7 @@ int an_fast_delta(const char *data, size_t n, struct an_fast *f)
 	f->text = NULL;
 	f->len = 0;
 	f->kind = UEV_TEXT;
+	f->text_end = 0;
 	js_init(&j, data, n);
 	if (js_object(&j))
 		return 0;
@@ -104,7 +107,7 @@ int an_fast_delta(const char *data, size_t n, struct an_fast *f)
 				return 0;
 			have_type = 1;
 		} else if (AN_KEY(&k, "delta")) {
-			if (have_delta || an_fast_inner(&j, f))
+			if (have_delta || an_fast_inner(&j, data, f))
 				return 0;
 			have_delta = 1;
 		} else if (js_skip(&j)) {
@@ -112,4 +115,27 @@ int an_fast_delta(const char *data, size_t n, struct an_fast *f)
 		}
 	}
 	return !r && !js_end(&j) && have_type && have_delta && AN_IS(&type, "content_block_delta");
+}
+
+/* ---- the next delta against the last one ------------------------------------------------ */
+
+/* The hole is the one string an_fast_delta delivered, decoded here as it
+ * decodes it; everything else it read (the types above all, which chose
+ * the kind) is in the template's fixed bytes. */
+int an_tpl_match(const struct an_tpl *t, const char *data, size_t n, struct an_fast *f)
+{
+	struct js_str s[JTPL_HOLES];
+
+	if (!jtpl_match(&t->t, data, n, s))
+		return 0;
+	f->kind = t->kind;
+	f->text = NULL;
+	f->len = 0;
+	return js_text(&s[0], f->buf, sizeof f->buf, &f->text, &f->len) == 0;
+}
+
+void an_tpl_learn(struct an_tpl *t, const char *data, size_t n, const struct an_fast *f)
+{
+	if (f->text_end && !jtpl_learn(&t->t, data, n, &f->text_at, &f->text_end, 1))
+		t->kind = f->kind;
 }

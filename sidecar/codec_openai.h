@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "jtpl.h"
 #include "pcodec.h"
 
 /* Room for the codec's own error texts; pc_fail keeps 255 bytes of any
@@ -34,9 +35,6 @@
  * (after escapes) is decoded by jansson instead. Unescaped content is
  * delivered from the event itself, whatever its size. */
 #define OA_FAST_TEXT_MAX 8192
-/* A chunk the template (codec_openai_tpl.c) keeps, in bytes: an OpenAI
- * content chunk is ~200-350; a longer one is read by oa_fast_scan alone. */
-#define OA_TPL_MAX 768
 
 /* The pcodec entry points (codec_openai_dec.c, codec_openai_err.c). */
 int oa_dec_init(struct pc_dec *d);
@@ -72,21 +70,6 @@ struct oa_fast {
 	char buf[OA_FAST_TEXT_MAX]; /* last: oa_dec_init leaves it uninitialised */
 };
 
-/*
- * The last chunk that said nothing but choice 0's content, kept as a
- * template: its bytes with one or two string tokens as holes (the content,
- * and a top-level string the fast path skips unread). A chunk that has the
- * template's bytes around its own string tokens in the holes is the same
- * document with other strings there, so oa_fast_scan would read it the same
- * way, and the only thing left to read is the content (codec_openai_tpl.c).
- */
-struct oa_tpl {
-	size_t len;             /* bytes of doc; 0: no template */
-	unsigned nholes;        /* 1 or 2, in the order they occur */
-	unsigned text_hole;     /* which hole is the content */
-	size_t at[2], end[2];   /* each hole: its opening quote .. past its closing quote */
-	char doc[OA_TPL_MAX];   /* uninitialised past len */
-};
 
 /*
  * Read a chat.completion.chunk (trimmed event data) in one pass if it has
@@ -99,9 +82,20 @@ struct oa_tpl {
  */
 int oa_fast_scan(const char *data, size_t n, struct oa_fast *f);
 
-/* codec_openai_tpl.c. Does the chunk (trimmed event data) match t? 1: yes,
- * and *f says what oa_fast_scan would have said of it (its text only). 0:
- * no template, no match, or text too long for f->buf; nothing reported. */
+/*
+ * codec_openai_tpl.c: the last chunk that said nothing but choice 0's
+ * content, as a template (jtpl.h) whose holes are that content and the last
+ * top-level string oa_fast_scan skipped unread (system_fingerprint, or the
+ * obfuscation padding that changes with every chunk).
+ */
+struct oa_tpl {
+	unsigned text_hole;      /* which hole is the content */
+	struct jtpl t;           /* last: its bytes are left uninitialised */
+};
+
+/* Does the chunk (trimmed event data) match t? 1: yes, and *f says what
+ * oa_fast_scan would have said of it (its text only). 0: no template, no
+ * match, or text too long for f->buf; nothing reported. */
 int oa_tpl_match(const struct oa_tpl *t, const char *data, size_t n, struct oa_fast *f);
 
 /* After oa_fast_scan took a chunk (1) and filled f: keep it as t if it said

@@ -59,7 +59,7 @@ int oa_dec_init(struct pc_dec *d)
 	if (!x)
 		return -ENOMEM;
 	memset(x, 0, offsetof(struct oa_dec, fast) + offsetof(struct oa_fast, buf));
-	x->tpl.len = 0;
+	jtpl_clear(&x->tpl.t);
 	d->priv = x;
 	return 0;
 }

@@ -38,6 +38,10 @@ void of_same_stream(const char *sse, size_t len, const char *what, size_t which)
 /* Each recorded stream (fixture file names) through of_same_stream. */
 void of_same_fixtures(const char *const *files, size_t count);
 
+/* n bytes of text as a JSON string's raw body: 'a's, or n "\\n" escapes
+ * when escaped; NUL-terminated into buf, which must hold it. */
+void of_long_text(char *buf, size_t cap, size_t n, int escaped);
+
 /* prefix, then n bytes of text ('a's, or n "\\n" escapes when escaped),
  * then suffix: an event whose one string is longer than a fast path's
  * decode buffer. malloc'd. */
@@ -45,6 +49,15 @@ char *of_long_event(const char *prefix, size_t n, int escaped, const char *suffi
 
 /* Does the OpenAI fast path take this chunk (trimmed event data)? */
 int of_takes(const char *data, size_t n);
+
+/* A sink that takes everything and keeps nothing. */
+void of_quiet_sink(struct uev_sink *s);
+
+/* Raw bytes to put between a string's quotes where a template has a hole:
+ * early quotes, smuggled keys, a backslash escaping the closing quote, bad
+ * escapes and surrogates, control bytes, invalid UTF-8, \u0000. */
+extern const char *const of_hostile[];
+extern const size_t of_n_hostile;
 
 /* Does the OpenAI template learnt from learn (if the fast path takes it and
  * it qualifies) match data? */

@@ -49,35 +49,6 @@ static size_t ot_chunk(char *buf, size_t cap, const char *content, const char *o
 	return (size_t)n;
 }
 
-/* A sink that takes everything and keeps nothing. */
-static int ot_text(void *arg, enum uev_text kind, const char *p, size_t n)
-{
-	(void)arg, (void)kind, (void)p, (void)n;
-	return 0;
-}
-static int ot_tool(void *arg, uint32_t index, const char *id, size_t id_len, const char *name,
-		   size_t name_len, const char *args, size_t args_len)
-{
-	(void)arg, (void)index, (void)id, (void)id_len, (void)name, (void)name_len, (void)args;
-	(void)args_len;
-	return 0;
-}
-static int ot_usage(void *arg, uint32_t prompt, uint32_t completion)
-{
-	(void)arg, (void)prompt, (void)completion;
-	return 0;
-}
-static int ot_finish(void *arg, const char *reason, const char *raw)
-{
-	(void)arg, (void)reason, (void)raw;
-	return 0;
-}
-static int ot_error(void *arg, int code, int status, int retryable, const char *msg, size_t n)
-{
-	(void)arg, (void)code, (void)status, (void)retryable, (void)msg, (void)n;
-	return 0;
-}
-
 /* learn then data, through both decoders, compared. */
 static void ot_same_pair(const char *learn, size_t ln, const char *data, size_t n,
 			 const char *what, size_t which)
@@ -142,8 +113,8 @@ Test(codec_openai_tpl, stream_is_read_by_the_template)
 	/* and count: feed the same events to one fast decoder */
 	struct pc_dec d = { .codec = &pc_openai };
 	cr_assert_eq(oa_dec_init(&d), 0);
-	struct uev_sink s = { .text = ot_text, .tool = ot_tool, .usage = ot_usage,
-			      .finish = ot_finish, .error = ot_error };
+	struct uev_sink s;
+	of_quiet_sink(&s);
 	const char *p = buf, *end = buf + n;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -190,20 +161,9 @@ Test(codec_openai_tpl, learns_only_content_alone)
 Test(codec_openai_tpl, hostile_contents_unchanged)
 {
 	static char a[OT_CHUNK_MAX], b[OT_CHUNK_MAX], big[OT_CHUNK_MAX - 1024];
-	static const char *const hostile[] = {
-		"\"",                         /* ends the string early */
-		"a\",\"finish_reason\":\"stop", /* a key smuggled in */
-		"a\"},\"logprobs\":null,\"finish_reason\":\"stop\"}]}, {\"x\":\"",
-		"\\",                         /* escapes the closing quote */
-		"\\\\",                       /* a backslash, closed */
-		"\\x",       "\\u12",        "\\ud800",   "\\udc00",  "\\ud800\\u0041",
-		"\x01",      "\x1f",         "\x7f",      "\xc3\x28", "\xc0\xaf",
-		"\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xff",    "\xe2\x82",
-		"\\u0000",   "tab\there",    "\\/",       "\\b\\f\\r",
-	};
 	size_t na = ot_chunk(a, sizeof a, "plain", NULL, NULL);
-	for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
-		size_t nb = ot_chunk(b, sizeof b, hostile[i], NULL, NULL);
+	for (size_t i = 0; i < of_n_hostile; i++) {
+		size_t nb = ot_chunk(b, sizeof b, of_hostile[i], NULL, NULL);
 		ot_same_pair(a, na, b, nb, "hostile content", i);
 		/* cut anywhere inside the hole and after it */
 		for (size_t cut = na - 60; cut < nb; cut += 7)
@@ -212,18 +172,7 @@ Test(codec_openai_tpl, hostile_contents_unchanged)
 	/* contents past the decode buffer: escaped (declined to the tree
 	 * path) and plain (delivered from the event itself) */
 	for (int escaped = 0; escaped < 2; escaped++) {
-		/* OA_FAST_TEXT_MAX + 64 bytes of text either way */
-		size_t k = 0, want = (OA_FAST_TEXT_MAX + 64) * (escaped ? 2 : 1);
-		cr_assert(want < sizeof big);
-		while (k < want) {
-			if (escaped) {
-				big[k++] = '\\';
-				big[k++] = 'n';
-			} else {
-				big[k++] = 'y';
-			}
-		}
-		big[k] = 0;
+		of_long_text(big, sizeof big, OA_FAST_TEXT_MAX + 64, escaped);
 		size_t nb = ot_chunk(b, sizeof b, big, NULL, NULL);
 		ot_same_pair(a, na, b, nb, "long content", (size_t)escaped);
 		cr_assert_eq(of_tpl_takes(a, na, b, nb), !escaped);
