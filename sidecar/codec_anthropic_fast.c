@@ -124,18 +124,20 @@ int an_fast_delta(const char *data, size_t n, struct an_fast *f)
  * the kind) is in the template's fixed bytes. */
 int an_tpl_match(const struct an_tpl *t, const char *data, size_t n, struct an_fast *f)
 {
-	struct js_str s[JTPL_HOLES];
+	struct jtpl_val v[JTPL_HOLES];
 
-	if (!jtpl_match(&t->t, data, n, s))
+	if (!jtpl_match(&t->t, data, n, v))
 		return 0;
 	f->kind = t->kind;
 	f->text = NULL;
 	f->len = 0;
-	return js_text(&s[0], f->buf, sizeof f->buf, &f->text, &f->len) == 0;
+	return js_text(&v[0].s, f->buf, sizeof f->buf, &f->text, &f->len) == 0;
 }
 
 void an_tpl_learn(struct an_tpl *t, const char *data, size_t n, const struct an_fast *f)
 {
-	if (f->text_end && !jtpl_learn(&t->t, data, n, &f->text_at, &f->text_end, 1))
+	struct jtpl_hole h = { f->text_at, f->text_end, JTPL_STR };
+
+	if (f->text_end && !jtpl_learn(&t->t, data, n, &h, 1))
 		t->kind = f->kind;
 }

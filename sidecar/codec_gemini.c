@@ -30,7 +30,9 @@ struct gm_dec {
 	uint8_t have_finish;
 	const char *finish; /* OpenAI reason, NULL: the finish is an error */
 	char raw[48];	    /* Gemini's own reason */
-	struct gm_fast fast; /* last: see gm_dec_init */
+	unsigned long tpl_hits; /* events the template matched */
+	struct gm_fast fast; /* last two: see gm_dec_init */
+	struct gm_tpl tpl;
 };
 
 /* Google RPC status names and the HTTP status each stands for
@@ -227,8 +229,14 @@ static int gm_event(struct pc_dec *d, const char *data, size_t data_len,
 		return 0;
 	if (gm_blank(data, data_len))
 		return 0;
-	if (fast && gm_fast_scan(data, data_len, &g->fast))
+	if (fast && gm_tpl_match(&g->tpl, data, data_len, &g->fast)) {
+		g->tpl_hits++;
 		return gm_fast_apply(d, g, s);
+	}
+	if (fast && gm_fast_scan(data, data_len, &g->fast)) {
+		gm_tpl_learn(&g->tpl, data, data_len, &g->fast);
+		return gm_fast_apply(d, g, s);
+	}
 	root = cu_parse(data, data_len, &nomem);
 	if (!json_is_object(root)) {
 		json_decref(root);
@@ -325,8 +333,8 @@ static int gm_on_error(struct pc_dec *d, int status, const char *body, size_t le
 
 static int gm_dec_init(struct pc_dec *d)
 {
-	/* All but the fast path's text buffer starts zeroed: it is only read
-	 * back within the event that wrote it. */
+	/* All but the fast path's text buffer and the template's bytes start
+	 * zeroed: nothing reads them back but what wrote them. */
 	struct gm_dec *g = malloc(sizeof *g);
 
 	d->done = 0;
@@ -334,7 +342,14 @@ static int gm_dec_init(struct pc_dec *d)
 	if (!g)
 		return -ENOMEM;
 	memset(g, 0, offsetof(struct gm_dec, fast) + offsetof(struct gm_fast, buf));
+	jtpl_clear(&g->tpl.t);
 	return 0;
+}
+
+unsigned long gm_dec_tpl_hits(const struct pc_dec *d)
+{
+	const struct gm_dec *g = d->priv;
+	return g->tpl_hits;
 }
 
 static void gm_dec_free(struct pc_dec *d)

@@ -43,14 +43,31 @@ static uint32_t gm_fast_u32(int64_t v)
 	return v < 0 ? 0 : v > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/* Note a hole for the template: the token [at, end) of kind k. */
+static void gm_hole(struct gm_fast *f, const char *at, const char *end, enum jtpl_kind k,
+		    unsigned role)
+{
+	if (f->nholes == JTPL_HOLES) {
+		f->holes_full = 1;
+		return;
+	}
+	f->hole[f->nholes] = (struct jtpl_hole){ (size_t)(at - f->base), (size_t)(end - f->base), k };
+	f->role[f->nholes++] = (unsigned char)role;
+}
+
 /* A token count: an integer, clamped as cu_u32 clamps it. */
-static int gm_fast_count(struct js *j, uint32_t *out)
+static int gm_fast_count(struct js *j, uint32_t *out, struct gm_fast *f, unsigned role)
 {
 	int64_t v;
+	const char *at;
 
-	if (js_peek(j) != JS_NUMBER || js_number(j, &v) != JS_NUM_INT)
+	if (js_peek(j) != JS_NUMBER)
+		return -1;
+	at = j->p;
+	if (js_number(j, &v) != JS_NUM_INT)
 		return -1;
 	*out = gm_fast_u32(v);
+	gm_hole(f, at, j->p, JTPL_NUM, role);
 	return 0;
 }
 
@@ -62,12 +79,20 @@ static int gm_fast_usage(struct js *j, struct gm_fast *f)
 	if (js_object(j))
 		return -1;
 	while ((r = js_member(j, &k)) == 1) {
-		if (GM_KEY(&k, "promptTokenCount"))
-			r = gm_once(&prompt) || gm_fast_count(j, &f->prompt) ? -1 : 0;
-		else if (GM_KEY(&k, "candidatesTokenCount"))
-			r = gm_once(&cand) || gm_fast_count(j, &f->completion) ? -1 : 0;
-		else
+		if (GM_KEY(&k, "promptTokenCount")) {
+			r = gm_once(&prompt) || gm_fast_count(j, &f->prompt, f, GM_HOLE_PROMPT) ? -1 : 0;
+		} else if (GM_KEY(&k, "candidatesTokenCount")) {
+			r = gm_once(&cand) || gm_fast_count(j, &f->completion, f, GM_HOLE_COMPLETION)
+				    ? -1
+				    : 0;
+		} else if (js_peek(j) == JS_NUMBER) {
+			/* skipped, but a running total may change: a hole */
+			const char *at = j->p;
+			if (!(r = js_skip(j)))
+				gm_hole(f, at, j->p, JTPL_NUM, GM_HOLE_SKIP);
+		} else {
 			r = js_skip(j);
+		}
 		if (r)
 			return -1;
 	}
@@ -80,6 +105,7 @@ static int gm_fast_part(struct js *j, struct gm_fast *f)
 {
 	struct js_str k, text;
 	int have_text = 0, thought_seen = 0, thought = 0, r;
+	unsigned hole = JTPL_HOLES;
 
 	if (js_object(j))
 		return -1;
@@ -87,6 +113,8 @@ static int gm_fast_part(struct js *j, struct gm_fast *f)
 		if (GM_KEY(&k, "text")) {
 			if (gm_once(&have_text) || js_peek(j) != JS_STRING || js_string(j, &text))
 				return -1;
+			hole = f->nholes;
+			gm_hole(f, text.p - 1, text.p + text.n + 1, JTPL_STR, GM_HOLE_TEXT);
 		} else if (GM_KEY(&k, "thought")) {
 			enum js_type t = js_peek(j);
 			if (gm_once(&thought_seen) || (t != JS_TRUE && t != JS_FALSE) || js_skip(j))
@@ -98,6 +126,8 @@ static int gm_fast_part(struct js *j, struct gm_fast *f)
 			return -1;
 		}
 	}
+	if (hole < f->nholes)
+		f->hkind[hole] = thought ? UEV_REASONING : UEV_TEXT;
 	if (r || !have_text || !text.n)
 		return r ? -1 : 0;
 	if (f->n == GM_FAST_PARTS)
@@ -188,6 +218,9 @@ int gm_fast_scan(const char *data, size_t n, struct gm_fast *f)
 	f->used = 0;
 	f->have_usage = f->have_finish = 0;
 	f->prompt = f->completion = 0;
+	f->base = data;
+	f->nholes = 0;
+	f->holes_full = 0;
 	js_init(&j, data, n);
 	if (js_object(&j))
 		return 0;
@@ -204,4 +237,66 @@ int gm_fast_scan(const char *data, size_t n, struct gm_fast *f)
 			return 0;
 	}
 	return !r && !js_end(&j) && cands;
+}
+
+/* ---- the next event against the last one ------------------------------------------------ */
+
+/* One part's text from a hole, as gm_fast_part takes it. */
+static int gm_tpl_text(const struct js_str *text, enum uev_text kind, struct gm_fast *f)
+{
+	const char *p;
+	size_t n;
+
+	if (!text->n)
+		return 0;
+	if (f->n == GM_FAST_PARTS ||
+	    js_text(text, f->buf + f->used, sizeof f->buf - f->used, &p, &n))
+		return -1;
+	if (text->esc)
+		f->used += n;
+	f->text[f->n] = p;
+	f->len[f->n] = n;
+	f->kind[f->n] = kind;
+	f->n++;
+	return 0;
+}
+
+int gm_tpl_match(const struct gm_tpl *t, const char *data, size_t n, struct gm_fast *f)
+{
+	struct jtpl_val v[JTPL_HOLES];
+
+	if (!jtpl_match(&t->t, data, n, v))
+		return 0;
+	f->n = 0;
+	f->used = 0;
+	f->have_usage = t->have_usage;
+	f->have_finish = 0;
+	f->prompt = f->completion = 0;
+	for (unsigned i = 0; i < t->t.n; i++) {
+		switch (t->role[i]) {
+		case GM_HOLE_TEXT:
+			if (gm_tpl_text(&v[i].s, t->kind[i], f))
+				return 0;
+			break;
+		case GM_HOLE_PROMPT:
+		case GM_HOLE_COMPLETION:
+			if (v[i].num != JS_NUM_INT)
+				return 0;
+			*(t->role[i] == GM_HOLE_PROMPT ? &f->prompt : &f->completion) = gm_fast_u32(v[i].iv);
+			break;
+		default:
+			break;
+		}
+	}
+	return 1;
+}
+
+void gm_tpl_learn(struct gm_tpl *t, const char *data, size_t n, const struct gm_fast *f)
+{
+	if (f->have_finish || f->holes_full || jtpl_learn(&t->t, data, n, f->hole, f->nholes))
+		return;
+	t->have_usage = f->have_usage;
+	memcpy(t->role, f->role, f->nholes);
+	for (unsigned i = 0; i < f->nholes; i++)
+		t->kind[i] = f->hkind[i];
 }

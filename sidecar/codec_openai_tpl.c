@@ -16,36 +16,32 @@
 
 int oa_tpl_match(const struct oa_tpl *t, const char *data, size_t n, struct oa_fast *f)
 {
-	struct js_str s[JTPL_HOLES];
+	struct jtpl_val v[JTPL_HOLES];
 
-	if (!jtpl_match(&t->t, data, n, s))
+	if (!jtpl_match(&t->t, data, n, v))
 		return 0;
 	f->text_len = 0;
 	f->have_finish = 0;
 	f->have_usage = 0;
 	f->prompt_tokens = f->completion_tokens = 0;
-	return js_text(&s[t->text_hole], f->buf, sizeof f->buf, &f->text, &f->text_len) == 0;
+	return js_text(&v[t->text_hole].s, f->buf, sizeof f->buf, &f->text, &f->text_len) == 0;
 }
 
 void oa_tpl_learn(struct oa_tpl *t, const char *data, size_t n, const struct oa_fast *f)
 {
-	size_t at[2], end[2];
+	struct jtpl_hole h[2] = { { f->text_at, f->text_end, JTPL_STR } };
 	unsigned holes = 1, text = 0;
 
 	if (f->have_finish || f->have_usage || !f->text_end || n > sizeof t->t.doc)
 		return;
-	at[0] = f->text_at;
-	end[0] = f->text_end;
 	if (f->skip_end) {
 		/* in the order they occur; tokens never overlap */
-		unsigned skip = f->skip_at < f->text_at ? 0 : 1;
-		text = !skip;
-		at[skip] = f->skip_at;
-		end[skip] = f->skip_end;
-		at[text] = f->text_at;
-		end[text] = f->text_end;
+		struct jtpl_hole skip = { f->skip_at, f->skip_end, JTPL_STR };
+		text = f->skip_at < f->text_at;
+		h[text] = h[0];
+		h[!text] = skip;
 		holes = 2;
 	}
-	if (!jtpl_learn(&t->t, data, n, at, end, holes))
+	if (!jtpl_learn(&t->t, data, n, h, holes))
 		t->text_hole = text;
 }

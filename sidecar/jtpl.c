@@ -1,6 +1,6 @@
 /*
  * jtpl.c — matching a document against a template (see jtpl.h): the fixed
- * bytes with memcmp, each hole with the string lexer.
+ * bytes with memcmp, each hole with jscan's lexer.
  */
 #include "jtpl.h"
 
@@ -8,23 +8,30 @@
 
 #include "jscan_lex.h"
 
-int jtpl_learn(struct jtpl *t, const char *doc, size_t n, const size_t *at, const size_t *end,
+int jtpl_learn(struct jtpl *t, const char *doc, size_t n, const struct jtpl_hole *h,
 	       unsigned holes)
 {
 	t->len = 0;
 	if (n > sizeof t->doc || holes > JTPL_HOLES)
 		return -1;
-	for (unsigned i = 0; i < holes; i++) {
-		t->at[i] = at[i];
-		t->end[i] = end[i];
-	}
+	memcpy(t->h, h, holes * sizeof *h);
 	t->n = holes;
 	memcpy(t->doc, doc, n);
 	t->len = n;
 	return 0;
 }
 
-int jtpl_match(const struct jtpl *t, const char *data, size_t n, struct js_str *s)
+/* The token of kind k at p: past it with *v filled, or NULL. */
+static const char *jtpl_token(const char *p, const char *end, enum jtpl_kind k,
+			      struct jtpl_val *v)
+{
+	if (k == JTPL_STR)
+		return *p == '"' ? js_lex_string(p, end, &v->s, 0) : NULL;
+	p = js_lex_number(p, end, &v->iv, &v->num);
+	return p && v->num != JS_NUM_BAD ? p : NULL;
+}
+
+int jtpl_match(const struct jtpl *t, const char *data, size_t n, struct jtpl_val *v)
 {
 	const char *p = data, *end = data + n;
 	size_t at = 0;
@@ -32,14 +39,14 @@ int jtpl_match(const struct jtpl *t, const char *data, size_t n, struct js_str *
 	if (!t->len)
 		return 0;
 	for (unsigned i = 0; i < t->n; i++) {
-		size_t fixed = t->at[i] - at;
-		/* the fixed bytes, then the hole's opening quote */
-		if ((size_t)(end - p) <= fixed || memcmp(p, t->doc + at, fixed) || p[fixed] != '"')
+		size_t fixed = t->h[i].at - at;
+		/* the fixed bytes, then at least one byte of the token */
+		if ((size_t)(end - p) <= fixed || memcmp(p, t->doc + at, fixed))
 			return 0;
-		p = js_lex_string(p + fixed, end, &s[i], 0);
+		p = jtpl_token(p + fixed, end, t->h[i].kind, &v[i]);
 		if (!p)
 			return 0;
-		at = t->end[i];
+		at = t->h[i].end;
 	}
 	return (size_t)(end - p) == t->len - at && !memcmp(p, t->doc + at, t->len - at);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fx.h"
+#include "jmut.h"
 #include "sidecar/codec_openai.h"
 #include "sidecar/sse.h"
 
@@ -334,4 +335,27 @@ char *of_long_event(const char *prefix, size_t n, int escaped, const char *suffi
 	of_long_text(s + lp, w * n + 1, n, escaped);
 	memcpy(s + lp + w * n, suffix, ls + 1);
 	return s;
+}
+
+size_t of_mutated_after_themselves(const char *const *files, size_t count, int mutations,
+				   unsigned seed, of_pair_fn same, of_tpl_fn takes, size_t *pairs)
+{
+	static char out[JM_MAX];
+	size_t matched = 0;
+
+	*pairs = 0;
+	for (size_t f = 0; f < count; f++) {
+		struct jm_lines l;
+		jm_lines(files[f], &l);
+		for (size_t i = 0; i < l.count; i++) {
+			for (int m = 0; m < mutations; m++) {
+				size_t n = jm_mutate(l.p[i], l.n[i], out, &seed);
+				same(l.p[i], l.n[i], out, n, files[f], i);
+				matched += (size_t)takes(l.p[i], l.n[i], out, n);
+				(*pairs)++;
+			}
+		}
+		jm_lines_free(&l);
+	}
+	return matched;
 }

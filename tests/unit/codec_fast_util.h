@@ -63,4 +63,17 @@ extern const size_t of_n_hostile;
  * it qualifies) match data? */
 int of_tpl_takes(const char *learn, size_t ln, const char *data, size_t n);
 
+/* A template test's pair: learn's event, then data's, through both
+ * decoders and compared (what, which name the case). */
+typedef void (*of_pair_fn)(const char *learn, size_t ln, const char *data, size_t n,
+			   const char *what, size_t which);
+/* Does the codec's template, learnt from learn, read data? */
+typedef int (*of_tpl_fn)(const char *learn, size_t ln, const char *data, size_t n);
+
+/* Each data line of each fixture followed by `mutations` seeded mutations
+ * of itself, each pair through same(); returns how many of the mutations
+ * takes() says the template read, and the number of pairs in *pairs. */
+size_t of_mutated_after_themselves(const char *const *files, size_t count, int mutations,
+				   unsigned seed, of_pair_fn same, of_tpl_fn takes, size_t *pairs);
+
 #endif

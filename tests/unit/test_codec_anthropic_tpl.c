@@ -119,27 +119,19 @@ Test(codec_anthropic_tpl, hostile_text_unchanged)
 	}
 }
 
+static int at_takes(const char *learn, size_t ln, const char *data, size_t n)
+{
+	enum uev_text kind;
+	return at_tpl_takes(learn, ln, data, n, &kind);
+}
+
 Test(codec_anthropic_tpl, mutated_after_themselves_unchanged)
 {
-	static char out[JM_MAX];
-	unsigned seed = 31;
-	size_t variants = 0, matched = 0;
+	size_t pairs, matched;
 	at_use();
-	for (size_t f = 0; f < sizeof at_streams / sizeof at_streams[0]; f++) {
-		struct jm_lines l;
-		jm_lines(at_streams[f], &l);
-		for (size_t i = 0; i < l.count; i++) {
-			for (int m = 0; m < AT_MUTATIONS; m++) {
-				size_t n = jm_mutate(l.p[i], l.n[i], out, &seed);
-				enum uev_text kind;
-				at_same_pair(l.p[i], l.n[i], out, n, at_streams[f], i);
-				matched += (size_t)at_tpl_takes(l.p[i], l.n[i], out, n, &kind);
-				variants++;
-			}
-		}
-		jm_lines_free(&l);
-	}
-	cr_assert(matched >= 50, "the template matched %zu of %zu mutated events", matched, variants);
+	matched = of_mutated_after_themselves(at_streams, sizeof at_streams / sizeof at_streams[0],
+					      AT_MUTATIONS, 31, at_same_pair, at_takes, &pairs);
+	cr_assert(matched >= 50, "the template matched %zu of %zu mutated events", matched, pairs);
 }
 
 Test(codec_anthropic_tpl, stream_deltas_are_read_by_the_template)
