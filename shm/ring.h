@@ -312,6 +312,13 @@ static inline void ring_sleep_cancel(struct ring *r)
 	atomic_store_explicit(&r->ctl->cons_waiting, 0, memory_order_relaxed);
 }
 
+/* Producer: where the consumer's head is now (cheap, no validation: for
+ * noticing that it moved, not for reserving). */
+static inline uint64_t ring_consumed(const struct ring *r)
+{
+	return atomic_load_explicit(&r->ctl->head, memory_order_relaxed);
+}
+
 /* Is anything committed that we have not consumed? (cheap, no validation) */
 static inline int ring_maybe_nonempty(const struct ring *r)
 {

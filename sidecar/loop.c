@@ -242,6 +242,18 @@ int loop_run(struct loop *l)
 			io_uring_get_events(&l->ring);
 			continue;
 		}
+		/* With nothing in flight, a client reading what we wrote is
+		 * what comes before its next request (loop.h). With requests
+		 * in flight the spin runs anyway, and restarting it on every
+		 * read would keep a busy sidecar from ever yielding its CPU. */
+		if (l->hooks.progress && l->hooks.busy && !l->hooks.busy(l->hooks.arg)) {
+			uint64_t p = l->hooks.progress(l->hooks.arg);
+			if (p != l->progress) {
+				l->progress = p;
+				last_work = l->now;
+				l->idle_since = l->now;
+			}
+		}
 		if (l->now - last_work < loop_spin_budget(l, last_work)) {
 			shm_cpu_relax();
 			continue;

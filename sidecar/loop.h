@@ -21,7 +21,10 @@
  * if, of the last LOOP_SPIN_HISTORY idle gaps, at least LOOP_SPIN_HITS_MIN
  * ended within spin_ns, i.e. only if spinning would have caught the next
  * request often enough. At 1000 requests/s no gap does, and each spin was
- * spin_ns of CPU for nothing; back-to-back requests keep it on.
+ * spin_ns of CPU for nothing; back-to-back requests keep it on. With
+ * nothing in flight, clients reading what we wrote count as activity (the
+ * progress hook): a reply of hundreds of chunks is written in a burst and
+ * read for longer, and the next request comes when the reading ends.
  */
 #ifndef RINGSIDE_LOOP_H
 #define RINGSIDE_LOOP_H
@@ -52,6 +55,12 @@ struct loop_hooks {
 	void (*after_wake)(void *arg);
 	/* Is a request in flight? NULL: always (the spin never adapts). */
 	int (*busy)(void *arg);
+	/* A count that moves whenever a client reads what we wrote (NULL:
+	 * none). With nothing in flight (busy false), a client still reading
+	 * a reply is activity like work of our own: it restarts the spin, and
+	 * an idle gap begins only once it has stopped, for its next request
+	 * follows its reading, not our writing. */
+	uint64_t (*progress)(void *arg);
 	void *arg;
 };
 
@@ -75,6 +84,7 @@ struct loop {
 	uint16_t gap_hits;
 	int idle_open;           /* such a gap is being timed, since idle_since */
 	uint64_t idle_since;
+	uint64_t progress;       /* the progress hook's last value */
 	/* counters for stats */
 	uint64_t sleeps, wakeups, iterations, spins_skipped;
 };

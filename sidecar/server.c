@@ -179,6 +179,18 @@ static int srv_busy(void *arg)
 	return stats.streams_active != 0;
 }
 
+/* How far the clients have read their event rings, summed: moves whenever
+ * one of them reads (loop.h: the progress hook). */
+static uint64_t srv_progress(void *arg)
+{
+	const struct srv *s = arg;
+	uint64_t sum = 0;
+	for (const struct client *c = s->clients; c; c = c->next)
+		if (!c->closing)
+			sum += ring_consumed(&c->ev);
+	return sum;
+}
+
 /* ---- listening and signals ---------------------------------------------------- */
 
 static void srv_arm_accept(struct srv *s);
@@ -369,7 +381,7 @@ int srv_init(struct srv *s, const struct cfg *cfg, const char *sock_path)
 	}
 	s->loop.hooks = (struct loop_hooks){ .poll = srv_poll, .before_sleep = srv_before_sleep,
 					     .after_wake = srv_after_wake, .busy = srv_busy,
-					     .arg = s };
+					     .progress = srv_progress, .arg = s };
 	rc = srv_awake_page(s);
 	if (rc) {
 		log_error("cannot create the awake page: %s", strerror(-rc));

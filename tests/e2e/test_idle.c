@@ -147,3 +147,45 @@ Test(idle, test_gaps_within_the_spin_keep_it)
 	cr_assert_eq(spaced_requests(&sc), 0);
 	h_stop(&sc);
 }
+
+/* A reply written in one burst and read slowly: READ_N events, one every
+ * READ_PAUSE_MS, far inside READ_SPIN_US each, and all of them together
+ * longer than it. */
+#define READ_N 40
+#define READ_PAUSE_MS 20
+#define READ_SPIN_US "500000"
+
+/* With nothing in flight, a client still reading what the sidecar wrote is
+ * activity (loop.h: the progress hook): the loop keeps spinning while it
+ * reads, for its next request comes when it is done, and does not fall
+ * asleep half a second after writing the last event. */
+Test(idle, test_a_client_reading_keeps_the_idle_spin)
+{
+	struct h_sidecar sc;
+	struct h_opts o = { .limits = "spin_us: " READ_SPIN_US };
+	h_start(&sc, &o);
+	rs_client *c = h_connect(&sc);
+	char *b = h_body("slow reader", 1, READ_N, -1, 0, 0);
+	uint64_t id = h_submit(c, H_MODEL, b);
+	free(b);
+	/* the whole reply is in the ring before the reading starts */
+	while (h_stat(&sc, "streams_done") < 1)
+		h_sleep_ms(1);
+	uint64_t sleeps = h_stat(&sc, "loop_sleeps");
+	struct h_set set = { 0 };
+	h_set_add(&set, id);
+	for (unsigned n = 0; set.open; n++) {
+		struct rs_event ev;
+		cr_assert_eq(rs_next(c, &ev, H_EVENT_MS), RS_OK);
+		h_set_event(&set, &ev);
+		if (set.open)
+			h_sleep_ms(READ_PAUSE_MS);
+		cr_assert(n < 4 * READ_N, "no end after %u events", n);
+	}
+	cr_assert_geq(set.v[0].n_delta, READ_N / 2, "too short a reply to read slowly");
+	cr_assert_eq(h_stat(&sc, "loop_sleeps"), sleeps,
+		     "the sidecar slept while its client was still reading");
+	h_set_free(&set);
+	rs_close(c);
+	h_stop(&sc);
+}
