@@ -5,7 +5,8 @@
  *   codec_anthropic.c      decoding of streams, bodies and error replies,
  *                          and the codec table
  *   codec_anthropic_fast.c the common stream event (a text or thinking
- *                          delta) read without a jansson tree
+ *                          delta) read without a jansson tree, or
+ *                          against the last one (a template)
  *   codec_anthropic_req.c  the request: messages, content blocks, HTTP
  *   codec_anthropic_opt.c  the request's parameters (limits, sampling,
  *                          tools, tool_choice, thinking)

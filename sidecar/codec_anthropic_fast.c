@@ -22,6 +22,10 @@
  * Other members ("index" above all, which these deltas do not need) are
  * skipped, because the tree path reads no other. The caller declines
  * events named "error" before asking.
+ *
+ * The last delta taken is kept as a template (jtpl.h; the end of this
+ * file): the deltas of a block differ only in their text, which is all a
+ * match reads again.
  */
 #include "codec_anthropic.h"
 

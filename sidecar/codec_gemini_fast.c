@@ -23,6 +23,11 @@
  * Everything else (other candidates, index, safetyRatings, role,
  * thoughtSignature, modelVersion, responseId, promptFeedback next to a
  * candidate) is skipped, because the tree path reads none of it here.
+ *
+ * The last event taken without a finish reason is kept as a template
+ * (jtpl.h; the end of this file): the next event is compared with it, and
+ * only its part texts and usageMetadata's numbers, the values that change
+ * from event to event, are read again, with the same rules as above.
  */
 #include "codec_gemini.h"
 
@@ -100,6 +105,28 @@ static int gm_fast_usage(struct js *j, struct gm_fast *f)
 	return r;
 }
 
+/* A part's text, delivered when not empty: from the event itself, or
+ * decoded into f->buf. The scan and the template both take texts here, so
+ * they take them alike. */
+static int gm_fast_take(const struct js_str *text, enum uev_text kind, struct gm_fast *f)
+{
+	const char *p;
+	size_t n;
+
+	if (!text->n)
+		return 0;
+	if (f->n == GM_FAST_PARTS ||
+	    js_text(text, f->buf + f->used, sizeof f->buf - f->used, &p, &n))
+		return -1;
+	if (text->esc)
+		f->used += n;
+	f->text[f->n] = p;
+	f->len[f->n] = n;
+	f->kind[f->n] = kind;
+	f->n++;
+	return 0;
+}
+
 /* One part: its text (delivered when not empty) and thought flag. */
 static int gm_fast_part(struct js *j, struct gm_fast *f)
 {
@@ -128,21 +155,9 @@ static int gm_fast_part(struct js *j, struct gm_fast *f)
 	}
 	if (hole < f->nholes)
 		f->hkind[hole] = thought ? UEV_REASONING : UEV_TEXT;
-	if (r || !have_text || !text.n)
+	if (r || !have_text)
 		return r ? -1 : 0;
-	if (f->n == GM_FAST_PARTS)
-		return -1;
-	const char *p;
-	size_t n;
-	if (js_text(&text, f->buf + f->used, sizeof f->buf - f->used, &p, &n))
-		return -1;
-	if (text.esc)
-		f->used += n;
-	f->text[f->n] = p;
-	f->len[f->n] = n;
-	f->kind[f->n] = thought ? UEV_REASONING : UEV_TEXT;
-	f->n++;
-	return 0;
+	return gm_fast_take(&text, thought ? UEV_REASONING : UEV_TEXT, f);
 }
 
 static int gm_fast_content(struct js *j, struct gm_fast *f)
@@ -241,26 +256,6 @@ int gm_fast_scan(const char *data, size_t n, struct gm_fast *f)
 
 /* ---- the next event against the last one ------------------------------------------------ */
 
-/* One part's text from a hole, as gm_fast_part takes it. */
-static int gm_tpl_text(const struct js_str *text, enum uev_text kind, struct gm_fast *f)
-{
-	const char *p;
-	size_t n;
-
-	if (!text->n)
-		return 0;
-	if (f->n == GM_FAST_PARTS ||
-	    js_text(text, f->buf + f->used, sizeof f->buf - f->used, &p, &n))
-		return -1;
-	if (text->esc)
-		f->used += n;
-	f->text[f->n] = p;
-	f->len[f->n] = n;
-	f->kind[f->n] = kind;
-	f->n++;
-	return 0;
-}
-
 int gm_tpl_match(const struct gm_tpl *t, const char *data, size_t n, struct gm_fast *f)
 {
 	struct jtpl_val v[JTPL_HOLES];
@@ -275,7 +270,7 @@ int gm_tpl_match(const struct gm_tpl *t, const char *data, size_t n, struct gm_f
 	for (unsigned i = 0; i < t->t.n; i++) {
 		switch (t->role[i]) {
 		case GM_HOLE_TEXT:
-			if (gm_tpl_text(&v[i].s, t->kind[i], f))
+			if (gm_fast_take(&v[i].s, t->kind[i], f))
 				return 0;
 			break;
 		case GM_HOLE_PROMPT:
