@@ -322,14 +322,13 @@ static int oa_event(struct pc_dec *d, const char *ev, size_t ev_len, const char 
 	/* TGI writes data:[DONE]; the framing strips at most one space. */
 	if (data_len == 6 && !memcmp(data, "[DONE]", 6))
 		return pc_finish(d, s, oa_reason(x), x->raw);
-	if (fast && oa_tpl_match(&x->tpl, data, data_len, f)) {
-		x->tpl_hits++;
-		fast = 2;
-	} else if (fast && oa_fast_scan(data, data_len, f)) {
+	int took = fast && oa_tpl_match(&x->tpl, data, data_len, f);
+	x->tpl_hits += (unsigned long)took;
+	if (fast && !took && oa_fast_scan(data, data_len, f)) {
 		oa_tpl_learn(&x->tpl, data, data_len, f);
-		fast = 2;
+		took = 1;
 	}
-	if (fast == 2) {
+	if (took) {
 		/* what the tree below makes of such a chunk, in its order */
 		rc = f->text_len ? s->text(s->arg, UEV_TEXT, f->text, f->text_len) : 0;
 		if (f->have_finish)
